@@ -1,0 +1,80 @@
+"""The ``carbon-aware`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_TEMPLATE = Path("build/pipeline.yaml")
+# The image the local template is compiled with. kfp.local's subprocess runner ignores it; Vertex
+# runs use the image Cloud Build tags with the commit (see cloudbuild.yaml).
+LOCAL_IMAGE = "carbon-aware-vertex:local"
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from pipelines.compiler import compile_pipeline
+
+    print(compile_pipeline(args.image, args.output))
+    return 0
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from carbon_aware.local_run import default_output_dir, run_local, summary_lines
+    from carbon_aware.template import parse_param_assignments
+
+    overrides = parse_param_assignments(args.param)
+    template = args.template
+    if template is None:
+        from pipelines.compiler import compile_pipeline
+
+        template = compile_pipeline(LOCAL_IMAGE, DEFAULT_TEMPLATE)
+    output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
+    result = run_local(template, output_dir, overrides)
+    print("\n".join(summary_lines(result)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="carbon-aware", description="Carbon-aware training on Vertex AI Pipelines."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    compile_cmd = sub.add_parser("compile", help="compile the pipeline YAML (as compile.py)")
+    compile_cmd.add_argument("--image", required=True, help="project image, immutable tag")
+    compile_cmd.add_argument("--output", default=str(DEFAULT_TEMPLATE), help="YAML to write")
+    compile_cmd.set_defaults(func=_compile)
+
+    run = sub.add_parser("run-local", help="run the compiled pipeline here with kfp.local")
+    run.add_argument("--output-dir", help="where to write report.md, report.html, footprint.json")
+    run.add_argument(
+        "--template",
+        help=f"compiled YAML to run (default: compile to {DEFAULT_TEMPLATE} first)",
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a pipeline parameter (repeatable); lists as a,b,c or JSON",
+    )
+    run.set_defaults(func=_run_local)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``carbon-aware`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ValueError as err:
+        print(f"carbon-aware: error: {err}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Checks on the pipeline's run parameters, made before anything touches the cloud.
+
+The pipeline function in ``pipelines/`` declares the parameters and their defaults; this module
+checks the values a run is given: the CLI calls it before starting a run and choose-region calls
+it again at run time, before any training job is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from carbon_aware.intensity.registry import PROVIDER_NAMES
+from carbon_aware.regions import validate_regions
+from carbon_aware.vertex import (
+    normalise_accelerator,
+    validate_bucket_template,
+    validate_machine_type,
+)
+
+BACKENDS: tuple[str, ...] = ("local", "vertex")
+EPOCHS_RANGE = (1, 1000)
+
+
+class ParameterError(ValueError):
+    """A run parameter has a value the pipeline cannot use."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ParameterError(message)
+
+
+def validate_run_parameters(values: Mapping[str, Any]) -> None:
+    """Validates the semantic constraints between run parameters.
+
+    Only the parameters present in ``values`` are checked, so callers may pass a partial set.
+
+    Args:
+        values: Parameter name to value, as the pipeline will receive them.
+
+    Raises:
+        ParameterError: The first bad value, named, with what is allowed.
+    """
+    try:
+        _validate(values)
+    except ParameterError:
+        raise
+    except ValueError as err:
+        raise ParameterError(str(err)) from err
+
+
+def _validate(values: Mapping[str, Any]) -> None:
+    if "candidate_regions" in values:
+        regions = values["candidate_regions"]
+        _require(
+            isinstance(regions, list) and all(isinstance(r, str) for r in regions),
+            f"candidate_regions must be a list of GCP region names, got {regions!r}",
+        )
+        validate_regions(regions)
+    if "baseline_region" in values:
+        validate_regions([values["baseline_region"]])
+    backend = values.get("backend")
+    if backend is not None:
+        _require(
+            backend in BACKENDS,
+            f"backend {backend!r} is not allowed; allowed: {', '.join(BACKENDS)}",
+        )
+    if "intensity_provider" in values:
+        provider = values["intensity_provider"]
+        _require(
+            provider in PROVIDER_NAMES,
+            f"intensity_provider {provider!r} is not allowed; allowed: {', '.join(PROVIDER_NAMES)}",
+        )
+    if "epochs" in values:
+        epochs = values["epochs"]
+        low, high = EPOCHS_RANGE
+        _require(
+            isinstance(epochs, int) and low <= epochs <= high,
+            f"epochs must be an integer from {low} to {high}, got {epochs!r}",
+        )
+    if "min_accuracy" in values:
+        min_accuracy = values["min_accuracy"]
+        _require(
+            isinstance(min_accuracy, int | float) and 0.0 <= min_accuracy <= 1.0,
+            f"min_accuracy must be a number from 0 to 1, got {min_accuracy!r}",
+        )
+    if "pue" in values:
+        pue = values["pue"]
+        _require(
+            isinstance(pue, int | float) and (pue == 0 or 1.0 <= pue <= 3.0),
+            f"pue must be 0 (use Google's published PUE) or from 1.0 to 3.0, got {pue!r}",
+        )
+    if "label_column" in values:
+        _require(
+            bool(str(values["label_column"]).strip()),
+            "label_column must name the CSV column holding the class label",
+        )
+    if "machine_type" in values:
+        validate_machine_type(values["machine_type"])
+    if "accelerator_type" in values or "accelerator_count" in values:
+        normalise_accelerator(
+            values.get("accelerator_type", ""), int(values.get("accelerator_count", 0))
+        )
+    if backend == "vertex":
+        _require(
+            bool(values.get("project")),
+            "project is empty: backend 'vertex' needs the Google Cloud project id to run the "
+            "training job in",
+        )
+        validate_bucket_template(str(values.get("regional_bucket_template", "")))

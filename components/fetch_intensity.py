@@ -1,0 +1,27 @@
+"""fetch-intensity: grid carbon intensity for every candidate region and the baseline."""
+
+from kfp.dsl import Artifact, Output
+
+
+def fetch_intensity(
+    candidate_regions: list,
+    baseline_region: str,
+    intensity_provider: str,
+    intensity: Output[Artifact],
+):
+    """Fetches the grid carbon intensity of each candidate region and of the baseline region.
+
+    Args:
+        candidate_regions: GCP regions the training job may run in.
+        baseline_region: The region savings are measured against.
+        intensity_provider: Which provider to ask (``static``: Google's bundled annual averages).
+        intensity: JSON snapshot with one labelled reading (value, unit, time, source, kind) per region.
+    """
+    from carbon_aware.intensity import fetch_snapshot
+
+    regions = list(dict.fromkeys([*candidate_regions, baseline_region]))
+    snapshot = fetch_snapshot(intensity_provider, regions)
+    with open(intensity.path, "w", encoding="utf-8") as handle:
+        handle.write(snapshot.to_json())
+    intensity.metadata["provider"] = snapshot.provider
+    intensity.metadata["fetched_at_utc"] = snapshot.fetched_at_utc

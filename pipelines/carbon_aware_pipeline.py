@@ -1,0 +1,184 @@
+"""The carbon-aware training pipeline: fetch-intensity -> choose-region -> train -> evaluate -> report.
+
+Training runs as a Vertex AI custom job whose ``location`` is choose-region's output (backend
+``vertex``), or in-process on the same train component (backend ``local``, used by kfp.local). Both
+branches live in one compiled template; the untaken branch never runs.
+"""
+
+
+import copy
+from typing import Any, NamedTuple
+
+from google_cloud_pipeline_components.v1.custom_job import (
+    create_custom_training_job_from_component,
+)
+from kfp import dsl
+from kfp.dsl import HTML, Artifact, Markdown
+from kfp.dsl.graph_component import GraphComponent
+
+from components import build_components
+
+PIPELINE_NAME = "carbon-aware-training"
+DEFAULT_CANDIDATE_REGIONS = [
+    "europe-north1",
+    "europe-west1",
+    "europe-west4",
+    "us-central1",
+    "us-east4",
+    "us-west1",
+]
+VERTEX_TRAIN_TASK = "train-on-vertex"
+
+
+class PipelineOutputs(NamedTuple):
+    """The pipeline's outputs: the report in both forms and the footprint record."""
+
+    report: Markdown
+    report_html: HTML
+    footprint: Artifact
+
+
+def _worker_pool_specs(
+    template: list[dict[str, Any]],
+    machine_type: Any,
+    accelerator_type: Any,
+    accelerator_count: Any,
+) -> list[dict[str, Any]]:
+    """Returns the wrapped component's worker pool specs with a run-time machine spec.
+
+    ``create_custom_training_job_from_component`` fixes the machine at compile time; here the
+    machine type comes from a pipeline parameter and the accelerator from choose-region, so a
+    re-run can change them without recompiling. The container spec (image, executor command)
+    is the wrapper's own.
+    """
+    specs = copy.deepcopy(template)
+    specs[0]["machine_spec"] = {
+        "machine_type": machine_type,
+        "accelerator_type": accelerator_type,
+        "accelerator_count": accelerator_count,
+    }
+    return specs
+
+
+def build_pipeline(image: str) -> GraphComponent:
+    """Builds the pipeline with every component on ``image``.
+
+    Args:
+        image: The project's container image, tagged immutably (commit SHA or digest).
+
+    Returns:
+        The pipeline, ready for ``kfp.compiler.Compiler().compile``.
+    """
+    ops = build_components(image)
+    vertex_train = create_custom_training_job_from_component(
+        ops.train, display_name="carbon-aware-train"
+    )
+    vertex_train.component_spec.name = VERTEX_TRAIN_TASK
+    pool_template = vertex_train.component_spec.inputs["worker_pool_specs"].default
+
+    @dsl.pipeline(name=PIPELINE_NAME, description="Train where the grid is cleanest; report it.")
+    def carbon_aware_training(
+        candidate_regions: list = DEFAULT_CANDIDATE_REGIONS,  # noqa: B006 - KFP reads defaults
+        baseline_region: str = "us-central1",
+        backend: str = "vertex",
+        project: str = "",
+        regional_bucket_template: str = "",
+        machine_type: str = "n1-standard-4",
+        accelerator_type: str = "",
+        accelerator_count: int = 0,
+        epochs: int = 20,
+        seed: int = 42,
+        data_uri: str = "",
+        label_column: str = "target",
+        min_accuracy: float = 0.9,
+        intensity_provider: str = "static",
+        pue: float = 0.0,
+    ) -> PipelineOutputs:
+        """Carbon-aware training: fetch intensity, choose the region, train there, evaluate, report.
+
+        Args:
+            candidate_regions: GCP regions the training job may run in.
+            baseline_region: The region savings are measured against.
+            backend: ``vertex`` trains in a custom job in the chosen region; ``local`` in-process.
+            project: Google Cloud project for the custom job (required for ``vertex``).
+            regional_bucket_template: One bucket per region, e.g. ``gs://my-proj-carbon-{region}``.
+            machine_type: Compute Engine machine type for training.
+            accelerator_type: Vertex accelerator enum name, empty for none.
+            accelerator_count: Number of accelerators (0 with none).
+            epochs: Maximum training epochs.
+            seed: Random seed for the data split and the weights.
+            data_uri: CSV (local path or gs://); empty for the bundled scikit-learn dataset.
+            label_column: Column holding the class label.
+            min_accuracy: Lowest acceptable test accuracy; the run fails below it.
+            intensity_provider: Carbon-intensity provider (``static`` works offline).
+            pue: Power usage effectiveness; 0 uses Google's published fleet PUE.
+        """
+        fetch = ops.fetch_intensity(
+            candidate_regions=candidate_regions,
+            baseline_region=baseline_region,
+            intensity_provider=intensity_provider,
+        ).set_display_name("fetch-intensity")
+        # Live intensity must never be served from the cache.
+        fetch.set_caching_options(False)
+        choose = ops.choose_region(
+            intensity=fetch.outputs["intensity"],
+            candidate_regions=candidate_regions,
+            baseline_region=baseline_region,
+            backend=backend,
+            project=project,
+            regional_bucket_template=regional_bucket_template,
+            machine_type=machine_type,
+            accelerator_type=accelerator_type,
+            accelerator_count=accelerator_count,
+            epochs=epochs,
+            label_column=label_column,
+            min_accuracy=min_accuracy,
+            intensity_provider=intensity_provider,
+            pue=pue,
+            run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        ).set_display_name("choose-region")
+        region = choose.outputs["region"]
+        train_args = {
+            "data_uri": data_uri,
+            "label_column": label_column,
+            "epochs": epochs,
+            "seed": seed,
+            "region": region,
+            "machine_type": machine_type,
+            "accelerator_type": accelerator_type,
+            "accelerator_count": accelerator_count,
+        }
+        with dsl.If(backend == "vertex", name="train-in-chosen-region"):
+            on_vertex = vertex_train(
+                project=project,
+                location=region,
+                base_output_directory=choose.outputs["base_output_directory"],
+                worker_pool_specs=_worker_pool_specs(
+                    pool_template,
+                    machine_type,
+                    choose.outputs["accelerator_type"],
+                    choose.outputs["accelerator_count"],
+                ),
+                **train_args,
+            ).set_display_name(VERTEX_TRAIN_TASK)
+        with dsl.Else(name="train-in-process"):
+            in_process = ops.train(**train_args).set_display_name("train")
+        model_uri = dsl.OneOf(on_vertex.outputs["model_uri"], in_process.outputs["model_uri"])
+        run_record = dsl.OneOf(
+            on_vertex.outputs["run_record_json"], in_process.outputs["run_record_json"]
+        )
+        evaluation = ops.evaluate(model_uri=model_uri, min_accuracy=min_accuracy)
+        evaluation.set_display_name("evaluate")
+        report = ops.report_footprint(
+            decision=choose.outputs["decision"],
+            run_record_json=run_record,
+            evaluation_json=evaluation.outputs["evaluation_json"],
+            pue=pue,
+        ).set_display_name("report-footprint")
+        return PipelineOutputs(
+            report=report.outputs["report"],
+            report_html=report.outputs["report_html"],
+            footprint=report.outputs["footprint"],
+        )
+
+    return carbon_aware_training

@@ -1,0 +1,58 @@
+import pytest
+
+from carbon_aware.parameters import ParameterError, validate_run_parameters
+
+GOOD = {
+    "candidate_regions": ["europe-west1", "us-central1"],
+    "baseline_region": "us-central1",
+    "backend": "local",
+    "intensity_provider": "static",
+    "epochs": 5,
+    "min_accuracy": 0.8,
+    "pue": 0.0,
+    "machine_type": "n1-standard-4",
+    "accelerator_type": "",
+    "accelerator_count": 0,
+    "label_column": "target",
+}
+
+
+def test_good_parameters_pass():
+    validate_run_parameters(GOOD)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"candidate_regions": ["europe-west1", "mars-north1"]}, "mars-north1"),
+        ({"candidate_regions": "europe-west1"}, "must be a list of GCP region names"),
+        ({"baseline_region": "us-centrl1"}, "us-centrl1"),
+        ({"backend": "kubernetes"}, "backend 'kubernetes' is not allowed; allowed: local, vertex"),
+        ({"intensity_provider": "nope"}, "intensity_provider 'nope' is not allowed"),
+        ({"epochs": 0}, "epochs must be an integer from 1 to 1000, got 0"),
+        ({"min_accuracy": 1.5}, "min_accuracy must be a number from 0 to 1, got 1.5"),
+        ({"pue": 0.5}, "pue must be 0"),
+        ({"label_column": " "}, "label_column"),
+        ({"accelerator_type": "TPU_V9", "accelerator_count": 1}, "TPU_V9"),
+        ({"backend": "vertex", "project": ""}, "project is empty"),
+        (
+            {"backend": "vertex", "project": "p", "regional_bucket_template": "gs://b"},
+            "no {region} placeholder",
+        ),
+    ],
+)
+def test_bad_values_are_named_with_what_is_allowed(override, message):
+    with pytest.raises(ParameterError, match=message):
+        validate_run_parameters({**GOOD, **override})
+
+
+def test_unknown_region_error_lists_valid_regions():
+    with pytest.raises(ParameterError) as err:
+        validate_run_parameters({"candidate_regions": ["europe-west99"]})
+    assert "europe-west1" in str(err.value) and "us-central1" in str(err.value)
+
+
+def test_vertex_backend_with_project_and_template_passes():
+    validate_run_parameters(
+        {**GOOD, "backend": "vertex", "project": "p", "regional_bucket_template": "gs://p-{region}"}
+    )

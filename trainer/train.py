@@ -1,0 +1,312 @@
+"""Train a small Keras classifier on a table and write the model and a run record.
+
+:func:`train` is a pure function of its :class:`TrainConfig`: it loads and splits
+the data, fits the preprocessing on the training split, trains an MLP with early
+stopping while measuring its energy, and writes everything to ``output_dir``.
+TensorFlow and Keras are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainer import data, energy, storage
+
+SCHEMA_VERSION = 1
+EARLY_STOPPING_PATIENCE = 5
+HIDDEN_UNITS = (32, 16)
+HYPERPARAMETERS = ("epochs", "batch_size", "seed", "learning_rate")
+
+
+def load_keras() -> ModuleType:
+    """Import Keras with TensorFlow's C++ logging quietened.
+
+    Returns:
+        The ``keras`` module.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
+
+
+def _check_int(name: str, value: int, low: int, high: int) -> None:
+    """Raise ValueError unless ``value`` is an int in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on; validated on construction.
+
+    Raises:
+        ValueError: Naming the field, its value and what is allowed.
+    """
+
+    data_uri: str
+    label_column: str
+    output_dir: str
+    epochs: int = 20
+    batch_size: int = 32
+    seed: int = 42
+    learning_rate: float = 1e-3
+    region: str = "local"
+    machine_type: str = "n1-standard-4"
+    accelerator_type: str = ""
+    accelerator_count: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("label_column", "output_dir", "region", "machine_type"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+        _check_int("epochs", self.epochs, 1, 1000)
+        _check_int("batch_size", self.batch_size, 1, 65536)
+        _check_int("seed", self.seed, 0, 2**31 - 1)
+        _check_int("accelerator_count", self.accelerator_count, 0, 16)
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0.0 < lr <= 1.0:
+            raise ValueError(f"learning_rate must be a number in (0, 1], got {lr!r}")
+        energy.machine_shape(self.machine_type)
+        if self.accelerator_type:
+            energy.gpu_watts(self.accelerator_type)
+        if bool(self.accelerator_type) != (self.accelerator_count > 0):
+            raise ValueError(
+                f"accelerator_type {self.accelerator_type!r} and accelerator_count "
+                f"{self.accelerator_count} disagree; give both (count >= 1) or neither"
+            )
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` returns; the same facts are in files under ``model_dir``."""
+
+    model_dir: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    run_record: dict[str, Any] = field(default_factory=dict)
+
+
+def utc_iso(moment: datetime) -> str:
+    """Format a UTC datetime as ISO 8601 with a ``Z`` suffix.
+
+    Args:
+        moment: A timezone-aware datetime.
+
+    Returns:
+        For example ``2025-01-31T12:00:00.123Z``.
+    """
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def class_labels(labels: pd.Series) -> list[str]:
+    """Return the sorted distinct labels as strings (numeric order for numbers).
+
+    Args:
+        labels: The label column.
+
+    Returns:
+        The class names, in the order of the model's outputs.
+    """
+    values = list(pd.unique(labels))
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = sorted(values, key=str)
+    return [str(v) for v in values]
+
+
+def encode_labels(labels: pd.Series, classes: list[str]) -> np.ndarray:
+    """Map labels to their index in ``classes``.
+
+    Args:
+        labels: Label values.
+        classes: Class names from :func:`class_labels`.
+
+    Returns:
+        An int array of class indices.
+
+    Raises:
+        ValueError: If a label is not one of ``classes``.
+    """
+    index = {name: i for i, name in enumerate(classes)}
+    as_str = labels.astype(str)
+    unknown = sorted(set(as_str) - set(index))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the trained classes {classes}")
+    return np.asarray(as_str.map(index), dtype=np.int64)
+
+
+def build_preprocessor(features: pd.DataFrame) -> Any:
+    """Make (unfitted) preprocessing: impute+scale numbers, impute+one-hot the rest.
+
+    Args:
+        features: The feature columns, used only for their names and dtypes.
+
+    Returns:
+        A scikit-learn ``ColumnTransformer`` producing a dense float matrix.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    numeric = [c for c in numeric if not pd.api.types.is_bool_dtype(features[c])]
+    categorical = [c for c in features.columns if c not in numeric]
+    parts: list[tuple[str, Any, list[str]]] = []
+    if numeric:
+        parts.append(
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
+        )
+    if categorical:
+        onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        imputer = SimpleImputer(strategy="most_frequent")
+        parts.append(("categorical", make_pipeline(imputer, onehot), categorical))
+    return ColumnTransformer(parts, sparse_threshold=0.0)
+
+
+def _build_model(keras: ModuleType, n_inputs: int, n_classes: int, learning_rate: float) -> Any:
+    """Build and compile the MLP: sigmoid output for 2 classes, softmax for more."""
+    binary = n_classes == 2
+    layers = [keras.layers.Input(shape=(n_inputs,))]
+    layers += [keras.layers.Dense(units, activation="relu") for units in HIDDEN_UNITS]
+    layers.append(
+        keras.layers.Dense(1 if binary else n_classes, activation="sigmoid" if binary else "softmax")
+    )
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    """Write ``payload`` as indented JSON."""
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train a classifier as ``config`` says and write its artefacts to ``output_dir``.
+
+    Writes ``model.keras``, ``preprocessor.joblib``, ``test.csv`` (raw held-out
+    rows with the label), ``classes.json``, ``training_metrics.json`` and
+    ``run_record.json``.
+
+    Args:
+        config: The validated run configuration.
+
+    Returns:
+        The output directory, the training metrics and the run record.
+
+    Raises:
+        ValueError: For unusable data (see :func:`trainer.data.load_table`) or
+            an unusable output directory.
+    """
+    import joblib
+
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    out = storage.prepare_output_dir(config.output_dir)
+    df = data.load_table(config.data_uri, config.label_column)
+    train_df, val_df, test_df = data.split(df, config.label_column, config.seed)
+    classes = class_labels(df[config.label_column])
+    features = [c for c in df.columns if c != config.label_column]
+
+    preprocessor = build_preprocessor(df[features])
+    x_train = np.asarray(preprocessor.fit_transform(train_df[features]), dtype=np.float32)
+    x_val = np.asarray(preprocessor.transform(val_df[features]), dtype=np.float32)
+    y_train = encode_labels(train_df[config.label_column], classes)
+    y_val = encode_labels(val_df[config.label_column], classes)
+
+    keras = load_keras()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(config.seed)
+    with energy.measure_energy(
+        config.region, config.machine_type, config.accelerator_type, config.accelerator_count
+    ) as meter:
+        model = _build_model(keras, x_train.shape[1], len(classes), config.learning_rate)
+        history = model.fit(
+            x_train,
+            y_train,
+            validation_data=(x_val, y_val),
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            callbacks=[
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    patience=EARLY_STOPPING_PATIENCE,
+                    restore_best_weights=True,
+                )
+            ],
+            verbose=0,
+        )
+    assert meter.result is not None
+
+    per_epoch = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    epochs_run = len(per_epoch["loss"])
+    final_train = model.evaluate(x_train, y_train, verbose=0, return_dict=True)
+    final_val = model.evaluate(x_val, y_val, verbose=0, return_dict=True)
+    metrics: dict[str, Any] = {
+        "train_loss": float(final_train["loss"]),
+        "train_accuracy": float(final_train["accuracy"]),
+        "val_loss": float(final_val["loss"]),
+        "val_accuracy": float(final_val["accuracy"]),
+        "epochs_run": epochs_run,
+        "best_epoch": int(np.argmin(per_epoch["val_loss"])) + 1,
+    }
+
+    model.save(str(out / "model.keras"))
+    joblib.dump(preprocessor, out / "preprocessor.joblib")
+    test_df.to_csv(out / "test.csv", index=False)
+    _write_json(out / "classes.json", classes)
+    _write_json(out / "training_metrics.json", {**metrics, "history": per_epoch})
+
+    import tensorflow as tf
+
+    run_record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "start_utc": utc_iso(started),
+        "end_utc": utc_iso(datetime.now(UTC)),
+        "duration_s": round(time.perf_counter() - t0, 3),
+        "region": config.region,
+        "machine": {
+            "machine_type": config.machine_type,
+            "accelerator_type": config.accelerator_type,
+            "accelerator_count": config.accelerator_count,
+            "host_cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python_version": platform.python_version(),
+            "tensorflow_version": tf.__version__,
+            "keras_version": keras.__version__,
+        },
+        "energy": meter.result.to_dict(),
+        "dataset": {
+            "uri": data.dataset_name(config.data_uri),
+            "label_column": config.label_column,
+            "rows": len(df),
+            "feature_count": len(features),
+            "encoded_feature_count": int(x_train.shape[1]),
+            "classes": classes,
+            "train_rows": len(train_df),
+            "val_rows": len(val_df),
+            "test_rows": len(test_df),
+        },
+        "hyperparameters": {k: v for k, v in asdict(config).items() if k in HYPERPARAMETERS},
+        "epochs_run": epochs_run,
+        "metrics": metrics,
+    }
+    _write_json(out / "run_record.json", run_record)
+    return TrainResult(model_dir=config.output_dir, metrics=metrics, run_record=run_record)
