@@ -61,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a pipeline parameter (repeatable); lists as a,b,c or JSON",
     )
     run.set_defaults(func=_run_local)
+
+    from carbon_aware.intensity.cli import register as register_intensity
+
+    register_intensity(sub)
+
+    from carbon_aware.delivery_cli import register as register_delivery
+
+    register_delivery(sub)
     return parser
 
 

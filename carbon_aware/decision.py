@@ -1,4 +1,4 @@
-"""Choose the training region: the lowest-carbon candidate, with the full ranking and its sources."""
+"""Choose the training region: the lowest-carbon candidate, with the ranking and its sources."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Footprint arithmetic: energy x PUE x grid intensity, for the chosen region and the alternatives."""
+"""Footprint arithmetic: energy x PUE x grid intensity, for the chosen region and the others."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The footprint report: Markdown for the Vertex console, and a standalone HTML page with a chart."""
+"""The footprint report: Markdown for the Vertex console, and a standalone HTML page."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ def _fmt(value: float, digits: int = 3) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _pct(value: float) -> str:
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def _sources(decision: RegionDecision) -> list[str]:
+    return list(dict.fromkeys(item.source for item in decision.ranking))
+
+
 def _savings_rows(footprint: Footprint, decision: RegionDecision) -> list[list[str]]:
     intensities = {item.region: item for item in decision.ranking}
     rows = []
@@ -32,10 +41,10 @@ def _savings_rows(footprint: Footprint, decision: RegionDecision) -> list[list[s
             marks.append("not a candidate")
         item = intensities.get(region)
         kind = item.kind if item else decision.baseline_kind
-        intensity = (
-            item.gco2e_per_kwh if item else footprint.baseline_intensity_gco2e_per_kwh
+        intensity = item.gco2e_per_kwh if item else footprint.baseline_intensity_gco2e_per_kwh
+        vs_baseline = (
+            100.0 * (1 - grams / footprint.baseline_co2e_g) if footprint.baseline_co2e_g else 0.0
         )
-        vs_baseline = 100.0 * (1 - grams / footprint.baseline_co2e_g) if footprint.baseline_co2e_g else 0.0
         rows.append(
             [region, ", ".join(marks), _fmt(intensity, 1), kind, _fmt(grams), f"{vs_baseline:.1f}"]
         )
@@ -66,7 +75,7 @@ def render_markdown(
         f"gCO2e/kWh instead of the baseline `{footprint.baseline_region}` at "
         f"{_fmt(footprint.baseline_intensity_gco2e_per_kwh, 1)} gCO2e/kWh: "
         f"**{_fmt(footprint.co2e_g)} gCO2e** vs {_fmt(footprint.baseline_co2e_g)} gCO2e, "
-        f"a saving of **{footprint.savings_pct_vs_baseline:.1f}%** "
+        f"a saving of **{_pct(footprint.savings_pct_vs_baseline)}%** "
         f"({_fmt(footprint.savings_g_vs_baseline)} g).",
         "",
     ]
@@ -82,15 +91,17 @@ def render_markdown(
         f"- Intensity provider: `{decision.provider}`, fetched {decision.fetched_at_utc}",
         f"- Figure used: {footprint.intensity_source}",
         "",
-        "| rank | region | zone | gCO2e/kWh | figure | source |",
-        "|---:|---|---|---:|---|---|",
+        "| rank | region | zone | gCO2e/kWh | figure | for | source |",
+        "|---:|---|---|---:|---|---|---:|",
     ]
+    sources = _sources(decision)
     for item in decision.ranking:
         kind = f"**{item.kind}**" if item.is_fallback else item.kind
         lines.append(
             f"| {item.rank} | {item.region} | {item.zone} | {_fmt(item.gco2e_per_kwh, 1)} "
-            f"| {kind} | {item.source} |"
+            f"| {kind} | {item.datetime_utc} | [{sources.index(item.source) + 1}] |"
         )
+    lines += [""] + [f"[{i + 1}] {source}" for i, source in enumerate(sources)]
     lines += [
         "",
         "## Energy",
@@ -192,7 +203,7 @@ td, th {{ border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; }}
 <p class="headline" id="headline">Trained in <b>{html.escape(footprint.region)}</b>:
 <b id="co2e-g">{_fmt(footprint.co2e_g)}</b> gCO2e vs {_fmt(footprint.baseline_co2e_g)} gCO2e in
 {html.escape(footprint.baseline_region)} &mdash;
-<b id="savings-pct">{footprint.savings_pct_vs_baseline:.1f}</b>% less.</p>
+<b id="savings-pct">{_pct(footprint.savings_pct_vs_baseline)}</b>% less.</p>
 {
         '<p class="fallback">Fallback figures for: '
         + html.escape(", ".join(footprint.fallback_regions))

@@ -15,7 +15,7 @@ def fetch_intensity(
         candidate_regions: GCP regions the training job may run in.
         baseline_region: The region savings are measured against.
         intensity_provider: Which provider to ask (``static``: Google's bundled annual averages).
-        intensity: JSON snapshot with one labelled reading (value, unit, time, source, kind) per region.
+        intensity: JSON snapshot, one labelled reading (value, unit, time, source, kind) per region.
     """
     from carbon_aware.intensity import fetch_snapshot
 

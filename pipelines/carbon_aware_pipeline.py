@@ -1,10 +1,9 @@
-"""The carbon-aware training pipeline: fetch-intensity -> choose-region -> train -> evaluate -> report.
+"""Carbon-aware training: fetch-intensity -> choose-region -> train -> evaluate -> report.
 
 Training runs as a Vertex AI custom job whose ``location`` is choose-region's output (backend
 ``vertex``), or in-process on the same train component (backend ``local``, used by kfp.local). Both
 branches live in one compiled template; the untaken branch never runs.
 """
-
 
 import copy
 from typing import Any, NamedTuple
@@ -78,7 +77,7 @@ def build_pipeline(image: str) -> GraphComponent:
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Train where the grid is cleanest; report it.")
     def carbon_aware_training(
-        candidate_regions: list = DEFAULT_CANDIDATE_REGIONS,  # noqa: B006 - KFP reads defaults
+        candidate_regions: list = DEFAULT_CANDIDATE_REGIONS,
         baseline_region: str = "us-central1",
         backend: str = "vertex",
         project: str = "",

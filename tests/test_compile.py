@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import TEST_IMAGE
-
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ["fetch-intensity", "choose-region", "train", "evaluate", "report-footprint"]
 
@@ -33,7 +31,7 @@ def test_five_steps_are_tasks(spec):
     assert "train-on-vertex" in tasks
 
 
-def test_every_component_runs_on_the_given_image_with_no_runtime_install(spec):
+def test_every_component_runs_on_the_given_image_with_no_runtime_install(spec, compiled_image):
     executors = dict(spec["deploymentSpec"]["executors"])
     launcher = executors.pop("exec-train-on-vertex")["container"]
     # The custom-job step runs Google's launcher, pinned to the GCPC release we depend on.
@@ -41,13 +39,13 @@ def test_every_component_runs_on_the_given_image_with_no_runtime_install(spec):
     ours = {name: ex["container"] for name, ex in executors.items()}
     assert len(ours) == 5
     for name, container in ours.items():
-        assert container["image"] == TEST_IMAGE, name
+        assert container["image"] == compiled_image, name
         assert "pip install" not in " ".join(container["command"]), name
     text = yaml.safe_dump(spec)
     assert ":latest" not in text
 
 
-def test_custom_job_location_is_choose_regions_output(spec):
+def test_custom_job_location_is_choose_regions_output(spec, compiled_image):
     job = all_tasks(spec)["train-on-vertex"]
     params = job["inputs"]["parameters"]
     assert params["location"]["componentInputParameter"] == "pipelinechannel--choose-region-region"
@@ -56,7 +54,7 @@ def test_custom_job_location_is_choose_regions_output(spec):
         == "pipelinechannel--choose-region-base_output_directory"
     )
     pool = params["worker_pool_specs"]["runtimeValue"]["constant"][0]
-    assert pool["container_spec"]["image_uri"] == TEST_IMAGE
+    assert pool["container_spec"]["image_uri"] == compiled_image
     assert "choose-region-accelerator_type" in pool["machine_spec"]["accelerator_type"]
     assert "pipelinechannel--machine_type" in pool["machine_spec"]["machine_type"]
     # Follow the channel up to the root DAG: it is choose-region's `region` output.
@@ -73,9 +71,7 @@ def test_custom_job_location_is_choose_regions_output(spec):
 
 def test_the_vertex_branch_runs_only_for_the_vertex_backend(spec):
     conditions = [
-        t["triggerPolicy"]["condition"]
-        for t in all_tasks(spec).values()
-        if "triggerPolicy" in t
+        t["triggerPolicy"]["condition"] for t in all_tasks(spec).values() if "triggerPolicy" in t
     ]
     assert any("== 'vertex'" in c for c in conditions)
     assert any("!(" in c and "'vertex'" in c for c in conditions)
@@ -93,13 +89,13 @@ def test_component_descriptions_come_from_docstrings(spec):
     assert epochs["description"] == "Maximum training epochs."
 
 
-def test_compile_is_deterministic_and_reads_no_environment(tmp_path):
+def test_compile_is_deterministic_and_reads_no_environment(tmp_path, compiled_image):
     env = {"PATH": "/usr/bin:/bin", "CLOUD_ML_PROJECT_ID": "should-not-matter"}
     outputs = []
     for name, extra in (("a.yaml", {}), ("b.yaml", {"IMAGE": "x:1", "PROJECT_ID": "zzz"})):
         target = tmp_path / name
         subprocess.run(
-            [sys.executable, "compile.py", "--image", TEST_IMAGE, "--output", str(target)],
+            [sys.executable, "compile.py", "--image", compiled_image, "--output", str(target)],
             cwd=ROOT,
             env={**env, **extra},
             check=True,

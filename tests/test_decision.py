@@ -11,7 +11,11 @@ def make_snapshot(values, kinds=None):
         fetched_at_utc="2026-11-23T10:00:00Z",
         readings=tuple(
             IntensityReading(
-                region, "ZZ", value, "2026-11-23T10:00:00Z", "unit-test",
+                region,
+                "ZZ",
+                value,
+                "2026-11-23T10:00:00Z",
+                "unit-test",
                 kinds.get(region, IntensityKind.LATEST),
             )
             for region, value in values.items()

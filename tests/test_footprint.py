@@ -42,7 +42,7 @@ RUN_RECORD = {
 
 def test_emissions_are_energy_times_pue_times_intensity():
     assert emissions_g(2.0, 1.1, 300.0) == pytest.approx(660.0)
-    with pytest.raises(ValueError, match="PUE must be >= 1.0"):
+    with pytest.raises(ValueError, match=r"PUE must be >= 1\.0"):
         emissions_g(1.0, 0.9, 100.0)
 
 
@@ -71,8 +71,15 @@ def test_default_pue_is_googles_published_fleet_figure():
 def test_footprint_json_has_the_versioned_schema():
     record = json.loads(compute_footprint(make_decision(), RUN_RECORD).to_json())
     for key in (
-        "schema_version", "region", "baseline_region", "energy_kwh", "pue",
-        "intensity_gco2e_per_kwh", "co2e_g", "counterfactuals", "savings_pct_vs_baseline",
+        "schema_version",
+        "region",
+        "baseline_region",
+        "energy_kwh",
+        "pue",
+        "intensity_gco2e_per_kwh",
+        "co2e_g",
+        "counterfactuals",
+        "savings_pct_vs_baseline",
     ):
         assert key in record
     assert record["energy"]["method"] == "estimate"

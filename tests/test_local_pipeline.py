@@ -33,7 +33,12 @@ def test_local_run_writes_the_report_and_footprint(local_run):
     assert fp["co2e_g"] == pytest.approx(
         fp["energy_kwh"] * fp["pue"] * fp["intensity_gco2e_per_kwh"]
     )
-    assert set(fp["counterfactuals"]) == {"europe-west1", "europe-north1", "us-east4", "us-central1"}
+    assert set(fp["counterfactuals"]) == {
+        "europe-west1",
+        "europe-north1",
+        "us-east4",
+        "us-central1",
+    }
     assert fp["savings_pct_vs_baseline"] > 50
     md = local_run.report_md.read_text()
     assert "europe-north1" in md

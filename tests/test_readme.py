@@ -79,7 +79,11 @@ def test_readme_documents_commands():
 
 def test_compile_py_flags_in_the_readme_exist():
     help_text = subprocess.run(
-        [sys.executable, "compile.py", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "compile.py", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for flag in set(re.findall(r"python compile\.py ((?:--[a-z]+ \S+ ?)+)", README)[0].split()):
         if flag.startswith("--"):

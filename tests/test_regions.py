@@ -26,8 +26,40 @@ WATTTIME_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Vertex training regions known to be absent from Google's 2024 file (none today). A region
 # listed here must say so in the notes column of regions.csv.
 EXPECTED_MISSING_FROM_GOOGLE_2024: frozenset[str] = frozenset()
+# EU member states plus the EEA states Iceland, Liechtenstein and Norway.
 EU_EEA = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
+    {
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "IS",
+        "LI",
+        "NO",
+    }
 )
 PREFIX_GROUPS = {
     "us-": {"us"},
@@ -169,7 +201,9 @@ def test_residency_groups_are_from_the_allowed_set_and_match_the_region_prefix()
     }
     for name, region in load_catalogue().items():
         assert region.residency_group in RESIDENCY_GROUPS, name
-        allowed = next(groups for prefix, groups in PREFIX_GROUPS.items() if name.startswith(prefix))
+        allowed = next(
+            groups for prefix, groups in PREFIX_GROUPS.items() if name.startswith(prefix)
+        )
         assert region.residency_group in allowed, name
 
 

@@ -1,9 +1,10 @@
 import base64
 import re
 
+from test_footprint import RUN_RECORD, make_decision
+
 from carbon_aware.footprint import compute_footprint
 from carbon_aware.report import emissions_chart_png, render_html, render_markdown
-from test_footprint import RUN_RECORD, make_decision
 
 
 def render_both():
@@ -17,7 +18,8 @@ def test_markdown_states_decision_savings_and_sources():
     fp, md, _ = render_both()
     assert "**Trained in `europe-north1`**" in md
     assert f"**{fp.savings_pct_vs_baseline:.1f}%**" in md
-    assert "| 1 | europe-north1 |" in md
+    assert "| 1 | europe-north1 | ZZ | 40.0 | latest | 2026-11-23T10:00:00Z | [1] |" in md
+    assert "[1] unit-test" in md
     assert "us-central1 | baseline, not a candidate" in md
     assert "energy (kWh) x PUE x grid intensity" in md
     assert "Test accuracy: 0.9500" in md

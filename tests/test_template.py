@@ -60,7 +60,9 @@ def test_wrong_types_name_the_parameter_and_type(compiled_template, assignment, 
 
 def test_unknown_parameter_lists_the_declared_ones(compiled_template):
     inputs = template_inputs(load_template(compiled_template))
-    with pytest.raises(ValueError, match="unknown pipeline parameter.*epoch; the template declares"):
+    with pytest.raises(
+        ValueError, match=r"unknown pipeline parameter.*epoch; the template declares"
+    ):
         resolve_parameters(inputs, {"epoch": "3"})
 
 
@@ -84,4 +86,3 @@ def test_boolean_coercion():
     assert coerce_value(flag, "true") is True
     with pytest.raises(ValueError, match="expects boolean"):
         coerce_value(flag, "yes")
-

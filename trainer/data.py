@@ -1,4 +1,4 @@
-"""Load a labelled table and split it reproducibly.
+"""Load a labelled table, split it reproducibly, and prepare labels and features.
 
 The table is either scikit-learn's bundled breast-cancer data set (no download)
 or a CSV file at a local path or ``gs://`` URI.
@@ -6,6 +6,9 @@ or a CSV file at a local path or ``gs://`` URI.
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
@@ -130,3 +133,70 @@ def split(
             f"every split; rows per class: {counts} ({exc})"
         ) from exc
     return pd.DataFrame(train), pd.DataFrame(val), pd.DataFrame(test)
+
+
+def class_labels(labels: pd.Series) -> list[str]:
+    """Return the sorted distinct labels as strings (numeric order for numbers).
+
+    Args:
+        labels: The label column.
+
+    Returns:
+        The class names, in the order of the model's outputs.
+    """
+    values = list(pd.unique(labels))
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = sorted(values, key=str)
+    return [str(v) for v in values]
+
+
+def encode_labels(labels: pd.Series, classes: list[str]) -> np.ndarray:
+    """Map labels to their index in ``classes``.
+
+    Args:
+        labels: Label values.
+        classes: Class names from :func:`class_labels`.
+
+    Returns:
+        An int array of class indices.
+
+    Raises:
+        ValueError: If a label is not one of ``classes``.
+    """
+    index = {name: i for i, name in enumerate(classes)}
+    as_str = labels.astype(str)
+    unknown = sorted(set(as_str) - set(index))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the trained classes {classes}")
+    return np.asarray(as_str.map(index), dtype=np.int64)
+
+
+def build_preprocessor(features: pd.DataFrame) -> Any:
+    """Make (unfitted) preprocessing: impute+scale numbers, impute+one-hot the rest.
+
+    Args:
+        features: The feature columns, used only for their names and dtypes.
+
+    Returns:
+        A scikit-learn ``ColumnTransformer`` producing a dense float matrix.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    numeric = [c for c in numeric if not pd.api.types.is_bool_dtype(features[c])]
+    categorical = [c for c in features.columns if c not in numeric]
+    parts: list[tuple[str, Any, list[str]]] = []
+    if numeric:
+        parts.append(
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
+        )
+    if categorical:
+        onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        imputer = SimpleImputer(strategy="most_frequent")
+        parts.append(("categorical", make_pipeline(imputer, onehot), categorical))
+    return ColumnTransformer(parts, sparse_threshold=0.0)

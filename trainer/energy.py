@@ -28,40 +28,26 @@ AVERAGE_UTILIZATION = 0.5  # CCF's fallback when no utilisation is known
 # GPU (min, max) watts per card from CCF, packages/core/src/compute/ComputeProcessorTypes.ts.
 # CCF has no L4: 72 W is NVIDIA's L4 datasheet maximum power; its 8 W minimum reuses the
 # T4's idle fraction (8/71 ~ 11 %), as the L4 is the T4's successor in the same power class.
+# fmt: off
 GPU_WATTS: dict[str, tuple[float, float]] = {
-    "NVIDIA_TESLA_T4": (8.0, 71.0),
-    "NVIDIA_TESLA_V100": (35.0, 306.0),
-    "NVIDIA_TESLA_A100": (46.0, 407.0),
-    "NVIDIA_A100_80GB": (46.0, 407.0),
-    "NVIDIA_TESLA_P100": (36.0, 306.0),
-    "NVIDIA_TESLA_P4": (9.0, 76.5),
-    "NVIDIA_TESLA_K80": (35.0, 306.0),
-    "NVIDIA_L4": (8.0, 72.0),
+    "NVIDIA_TESLA_T4": (8.0, 71.0), "NVIDIA_TESLA_V100": (35.0, 306.0),
+    "NVIDIA_TESLA_A100": (46.0, 407.0), "NVIDIA_A100_80GB": (46.0, 407.0),
+    "NVIDIA_TESLA_P100": (36.0, 306.0), "NVIDIA_TESLA_P4": (9.0, 76.5),
+    "NVIDIA_TESLA_K80": (35.0, 306.0), "NVIDIA_L4": (8.0, 72.0),
 }
-
-# GB of memory per vCPU for predefined machine families (Compute Engine machine docs).
+# GB of memory per vCPU of predefined machine families (cloud.google.com/compute/docs).
 MEMORY_GB_PER_VCPU: dict[str, float] = {
-    "n1-standard": 3.75,
-    "n1-highmem": 6.5,
-    "n1-highcpu": 0.9,
-    "e2-standard": 4.0,
-    "e2-highmem": 8.0,
-    "e2-highcpu": 1.0,
-    "n2-standard": 4.0,
-    "n2-highmem": 8.0,
-    "n2-highcpu": 1.0,
-    "n2d-standard": 4.0,
-    "c2-standard": 4.0,
-    "g2-standard": 4.0,
+    "n1-standard": 3.75, "n1-highmem": 6.5, "n1-highcpu": 0.9,
+    "e2-standard": 4.0, "e2-highmem": 8.0, "e2-highcpu": 1.0,
+    "n2-standard": 4.0, "n2-highmem": 8.0, "n2-highcpu": 1.0,
+    "n2d-standard": 4.0, "c2-standard": 4.0, "g2-standard": 4.0,
 }
 # Accelerator-optimised shapes whose memory is not a multiple of the vCPU count.
 FIXED_SHAPES: dict[str, tuple[int, float]] = {
-    "a2-highgpu-1g": (12, 85.0),
-    "a2-highgpu-2g": (24, 170.0),
-    "a2-highgpu-4g": (48, 340.0),
-    "a2-highgpu-8g": (96, 680.0),
-    "a2-megagpu-16g": (96, 1360.0),
+    "a2-highgpu-1g": (12, 85.0), "a2-highgpu-2g": (24, 170.0), "a2-highgpu-4g": (48, 340.0),
+    "a2-highgpu-8g": (96, 680.0), "a2-megagpu-16g": (96, 1360.0),
 }
+# fmt: on
 # Used only for CodeCarbon's CO2 figure (not reported) when the region is not a GCP one.
 FALLBACK_COUNTRY_ISO = "USA"
 _MACHINE_RE = re.compile(r"^([a-z][a-z0-9]*-[a-z]+)-(\d+)$")
@@ -100,17 +86,7 @@ class EnergyMeter:
 
 
 def machine_shape(machine_type: str) -> MachineShape:
-    """Return the vCPUs and memory of a predefined machine type.
-
-    Args:
-        machine_type: For example ``n1-standard-4`` or ``a2-highgpu-1g``.
-
-    Returns:
-        The machine's shape.
-
-    Raises:
-        ValueError: If the family is not in the known tables.
-    """
+    """Return the shape of e.g. ``n1-standard-4`` or ``a2-highgpu-1g``; else ValueError."""
     if machine_type in FIXED_SHAPES:
         vcpus, memory_gb = FIXED_SHAPES[machine_type]
         return MachineShape(vcpus, memory_gb)
@@ -125,18 +101,7 @@ def machine_shape(machine_type: str) -> MachineShape:
 
 
 def gpu_watts(accelerator_type: str) -> tuple[float, float]:
-    """Return CCF's (min, max) watts for one accelerator card.
-
-    Args:
-        accelerator_type: A Vertex AI accelerator name such as ``NVIDIA_TESLA_T4``
-            (case-insensitive).
-
-    Returns:
-        Minimum and maximum watts.
-
-    Raises:
-        ValueError: If the accelerator is not in the table.
-    """
+    """Return CCF's (min, max) watts of one card, e.g. ``NVIDIA_TESLA_T4``; else ValueError."""
     key = accelerator_type.upper()
     if key not in GPU_WATTS:
         raise ValueError(
@@ -147,16 +112,7 @@ def gpu_watts(accelerator_type: str) -> tuple[float, float]:
 
 
 def average_watts(min_watts: float, max_watts: float, utilization: float) -> float:
-    """Return CCF's average power: ``min + utilization * (max - min)``.
-
-    Args:
-        min_watts: Power at idle.
-        max_watts: Power at full load.
-        utilization: Average utilisation in [0, 1].
-
-    Returns:
-        Average watts.
-    """
+    """Return CCF's average power: ``min_watts + utilization * (max_watts - min_watts)``."""
     return min_watts + utilization * (max_watts - min_watts)
 
 
@@ -191,9 +147,7 @@ def estimate_energy(
         )
     shape = machine_shape(machine_type)
     hours = duration_s / 3600.0
-    cpu_w = shape.vcpus * average_watts(
-        CPU_MIN_WATTS_PER_VCPU, CPU_MAX_WATTS_PER_VCPU, utilization
-    )
+    cpu_w = shape.vcpus * average_watts(CPU_MIN_WATTS_PER_VCPU, CPU_MAX_WATTS_PER_VCPU, utilization)
     gpu_w = 0.0
     if accelerator_type and accelerator_count:
         gpu_w = accelerator_count * average_watts(*gpu_watts(accelerator_type), utilization)
@@ -221,13 +175,12 @@ def _gcp_regions() -> set[str]:
     """Return the GCP regions CodeCarbon has offline carbon data for."""
     from codecarbon.input import DataSource
 
-    df = DataSource().get_cloud_emissions_data()
+    df = DataSource().get_cloud_emissions_data()  # type: ignore[no-untyped-call]
     return {str(r) for r in df.loc[df["provider"] == "gcp", "region"]}
 
 
 def _start_codecarbon(region: str) -> tuple[Any, str]:
     """Start an offline CodeCarbon tracker; return it and where it is located."""
-    import codecarbon
     from codecarbon import OfflineEmissionsTracker
 
     # Importing codecarbon resets its logger to INFO; quieten it before the tracker logs.
@@ -246,10 +199,10 @@ def _start_codecarbon(region: str) -> tuple[Any, str]:
         location = f"country {FALLBACK_COUNTRY_ISO} ({region!r} is not a GCP region it knows)"
         tracker = OfflineEmissionsTracker(country_iso_code=FALLBACK_COUNTRY_ISO, **common)
     tracker.start()
-    return tracker, f"CodeCarbon {codecarbon.__version__} offline, location {location}"
+    return tracker, location
 
 
-def _codecarbon_result(tracker: Any, header: str, duration_s: float) -> EnergyMeasurement:
+def _codecarbon_result(tracker: Any, location: str, duration_s: float) -> EnergyMeasurement:
     """Turn a stopped tracker's final data into an EnergyMeasurement."""
     data = getattr(tracker, "final_emissions_data", None)
     if data is None:
@@ -258,20 +211,16 @@ def _codecarbon_result(tracker: Any, header: str, duration_s: float) -> EnergyMe
     cpu = hardware.get("CPU")
     cpu_how = f"{cpu!r}, TDP {getattr(cpu, '_tdp', '?')} W" if cpu is not None else "no CPU"
     detail = (
-        f"{header}, tracking_mode={data.tracking_mode}; CPU {data.cpu_model!r} via {cpu_how}, "
+        f"CodeCarbon {data.codecarbon_version} offline, location {location}, "
+        f"tracking_mode={data.tracking_mode}; CPU {data.cpu_model!r} via {cpu_how}, "
         f"avg {data.cpu_power:.2f} W; "
         f"RAM avg {data.ram_power:.2f} W for {data.ram_total_size:.1f} GB (CodeCarbon model); "
         f"GPU {data.gpu_model or 'none detected'} avg {data.gpu_power:.2f} W; PUE {data.pue}"
     )
-    cpu_kwh, gpu_kwh, ram_kwh = (
-        float(data.cpu_energy),
-        float(data.gpu_energy),
-        float(data.ram_energy),
-    )
     return EnergyMeasurement(
-        cpu_kwh=cpu_kwh,
-        gpu_kwh=gpu_kwh,
-        ram_kwh=ram_kwh,
+        cpu_kwh=float(data.cpu_energy),
+        gpu_kwh=float(data.gpu_energy),
+        ram_kwh=float(data.ram_energy),
         total_kwh=float(data.energy_consumed),
         method="codecarbon",
         method_detail=detail,
@@ -310,11 +259,11 @@ def measure_energy(
         gpu_watts(accelerator_type)
     meter = EnergyMeter()
     tracker: Any = None
-    header = ""
+    location = ""
     why_not = "CodeCarbon disabled"
     if use_codecarbon:
         try:
-            tracker, header = _start_codecarbon(region)
+            tracker, location = _start_codecarbon(region)
         except Exception as exc:  # any failure means: estimate instead
             why_not = f"CodeCarbon unavailable: {type(exc).__name__}: {exc}"
     start = time.perf_counter()
@@ -325,7 +274,7 @@ def measure_energy(
         if tracker is not None:
             try:
                 tracker.stop()
-                meter.result = _codecarbon_result(tracker, header, duration)
+                meter.result = _codecarbon_result(tracker, location, duration)
             except Exception as exc:  # any failure means: estimate instead
                 why_not = f"CodeCarbon failed: {type(exc).__name__}: {exc}"
         if meter.result is None:

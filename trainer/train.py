@@ -19,7 +19,6 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from trainer import data, energy, storage
 
@@ -38,7 +37,8 @@ def load_keras() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    return keras
+    module: ModuleType = keras
+    return module
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:
@@ -109,86 +109,21 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def class_labels(labels: pd.Series) -> list[str]:
-    """Return the sorted distinct labels as strings (numeric order for numbers).
-
-    Args:
-        labels: The label column.
-
-    Returns:
-        The class names, in the order of the model's outputs.
-    """
-    values = list(pd.unique(labels))
-    try:
-        values = sorted(values)
-    except TypeError:
-        values = sorted(values, key=str)
-    return [str(v) for v in values]
-
-
-def encode_labels(labels: pd.Series, classes: list[str]) -> np.ndarray:
-    """Map labels to their index in ``classes``.
-
-    Args:
-        labels: Label values.
-        classes: Class names from :func:`class_labels`.
-
-    Returns:
-        An int array of class indices.
-
-    Raises:
-        ValueError: If a label is not one of ``classes``.
-    """
-    index = {name: i for i, name in enumerate(classes)}
-    as_str = labels.astype(str)
-    unknown = sorted(set(as_str) - set(index))
-    if unknown:
-        raise ValueError(f"labels {unknown} are not among the trained classes {classes}")
-    return np.asarray(as_str.map(index), dtype=np.int64)
-
-
-def build_preprocessor(features: pd.DataFrame) -> Any:
-    """Make (unfitted) preprocessing: impute+scale numbers, impute+one-hot the rest.
-
-    Args:
-        features: The feature columns, used only for their names and dtypes.
-
-    Returns:
-        A scikit-learn ``ColumnTransformer`` producing a dense float matrix.
-    """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
-    numeric = [c for c in numeric if not pd.api.types.is_bool_dtype(features[c])]
-    categorical = [c for c in features.columns if c not in numeric]
-    parts: list[tuple[str, Any, list[str]]] = []
-    if numeric:
-        parts.append(
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
-        )
-    if categorical:
-        onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-        imputer = SimpleImputer(strategy="most_frequent")
-        parts.append(("categorical", make_pipeline(imputer, onehot), categorical))
-    return ColumnTransformer(parts, sparse_threshold=0.0)
-
-
 def _build_model(keras: ModuleType, n_inputs: int, n_classes: int, learning_rate: float) -> Any:
     """Build and compile the MLP: sigmoid output for 2 classes, softmax for more."""
     binary = n_classes == 2
     layers = [keras.layers.Input(shape=(n_inputs,))]
     layers += [keras.layers.Dense(units, activation="relu") for units in HIDDEN_UNITS]
-    layers.append(
-        keras.layers.Dense(1 if binary else n_classes, activation="sigmoid" if binary else "softmax")
-    )
+    if binary:
+        layers.append(keras.layers.Dense(1, activation="sigmoid"))
+    else:
+        layers.append(keras.layers.Dense(n_classes, activation="softmax"))
     model = keras.Sequential(layers)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        jit_compile=False,  # XLA compilation costs more than it saves for a tiny MLP
     )
     return model
 
@@ -219,17 +154,17 @@ def train(config: TrainConfig) -> TrainResult:
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    out = storage.prepare_output_dir(config.output_dir)
     df = data.load_table(config.data_uri, config.label_column)
+    out = storage.prepare_output_dir(config.output_dir)
     train_df, val_df, test_df = data.split(df, config.label_column, config.seed)
-    classes = class_labels(df[config.label_column])
+    classes = data.class_labels(df[config.label_column])
     features = [c for c in df.columns if c != config.label_column]
 
-    preprocessor = build_preprocessor(df[features])
+    preprocessor = data.build_preprocessor(df[features])
     x_train = np.asarray(preprocessor.fit_transform(train_df[features]), dtype=np.float32)
     x_val = np.asarray(preprocessor.transform(val_df[features]), dtype=np.float32)
-    y_train = encode_labels(train_df[config.label_column], classes)
-    y_val = encode_labels(val_df[config.label_column], classes)
+    y_train = data.encode_labels(train_df[config.label_column], classes)
+    y_val = data.encode_labels(val_df[config.label_column], classes)
 
     keras = load_keras()
     keras.backend.clear_session()

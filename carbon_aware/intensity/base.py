@@ -12,7 +12,7 @@ UNIT = "gCO2e/kWh"
 
 
 class IntensityKind(StrEnum):
-    """What a figure is: a live reading, a past value, a forecast, an annual average or a fallback."""
+    """What a figure is: live, past, forecast, an annual average, or a fallback."""
 
     LATEST = "latest"
     HISTORY = "history"
@@ -27,7 +27,7 @@ class IntensityReading:
 
     Attributes:
         region: GCP region id, e.g. ``europe-west1``.
-        zone: The grid zone the figure describes (an Electricity Maps zone key, or the provider's own).
+        zone: The grid zone the figure describes (an Electricity Maps zone key, or the provider's).
         gco2e_per_kwh: Carbon intensity in grams CO2-equivalent per kWh.
         datetime_utc: ISO 8601 UTC instant (or ``YYYY`` for annual averages) the figure is for.
         source: Who published the figure and where it came from.

@@ -6,17 +6,60 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from carbon_aware.intensity.base import CarbonIntensityProvider, IntensitySnapshot
+from carbon_aware.intensity.cache import DiskCache
+from carbon_aware.intensity.electricitymaps import ElectricityMapsProvider
+from carbon_aware.intensity.http import JsonHttpClient
 from carbon_aware.intensity.static import StaticAnnualProvider
+from carbon_aware.intensity.watttime import WattTimeProvider
 from carbon_aware.regions import validate_regions
 
-_FACTORIES: dict[str, Callable[[], CarbonIntensityProvider]] = {
-    "static": StaticAnnualProvider,
+
+def _static(
+    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None
+) -> StaticAnnualProvider:
+    return StaticAnnualProvider()
+
+
+def _electricitymaps(
+    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None
+) -> ElectricityMapsProvider:
+    return ElectricityMapsProvider(
+        api_key_secret=api_key_secret, allow_fallback=allow_fallback, client=client
+    )
+
+
+def _watttime(
+    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None
+) -> WattTimeProvider:
+    return WattTimeProvider(
+        credentials_secret=api_key_secret, allow_fallback=allow_fallback, client=client
+    )
+
+
+_FACTORIES: dict[str, Callable[..., CarbonIntensityProvider]] = {
+    "static": _static,
+    "electricitymaps": _electricitymaps,
+    "watttime": _watttime,
 }
 PROVIDER_NAMES: tuple[str, ...] = tuple(sorted(_FACTORIES))
 
 
-def get_provider(name: str) -> CarbonIntensityProvider:
+def get_provider(
+    name: str,
+    *,
+    allow_fallback: bool = True,
+    api_key_secret: str = "",
+    client: JsonHttpClient | None = None,
+) -> CarbonIntensityProvider:
     """Returns the provider called ``name``.
+
+    Args:
+        name: A name from :data:`PROVIDER_NAMES`.
+        allow_fallback: Live providers: give a region that cannot be fetched its static annual
+            figure (``kind=fallback``) instead of failing.
+        api_key_secret: Live providers: Secret Manager version name of the key (Electricity Maps)
+            or credentials (WattTime); empty means the environment variables.
+        client: Live providers: HTTP client to use (timeouts, retries, cache).
 
     Raises:
         ValueError: ``name`` is not a known provider; the message lists the known ones.
@@ -27,11 +70,17 @@ def get_provider(name: str) -> CarbonIntensityProvider:
         raise ValueError(
             f"unknown intensity_provider {name!r}; allowed: {', '.join(PROVIDER_NAMES)}"
         ) from None
-    return factory()
+    return factory(allow_fallback=allow_fallback, api_key_secret=api_key_secret, client=client)
 
 
 def fetch_snapshot(
-    provider_name: str, regions: list[str], now: datetime | None = None
+    provider_name: str,
+    regions: list[str],
+    now: datetime | None = None,
+    *,
+    allow_fallback: bool = True,
+    api_key_secret: str = "",
+    client: JsonHttpClient | None = None,
 ) -> IntensitySnapshot:
     """Fetches one reading per region from the named provider.
 
@@ -39,12 +88,24 @@ def fetch_snapshot(
         provider_name: A name from :data:`PROVIDER_NAMES`.
         regions: GCP region ids (validated against the catalogue first).
         now: The fetch time to record (defaults to the current UTC time).
+        allow_fallback: See :func:`get_provider`.
+        api_key_secret: See :func:`get_provider`.
+        client: See :func:`get_provider`.
 
     Returns:
         The snapshot handed to choose-region.
+
+    Raises:
+        ValueError: Unknown provider or region, or no key configured for a live provider.
+        carbon_aware.intensity.fallback.RegionFetchError: A region failed and fallback is off.
     """
     checked = validate_regions(regions)
-    provider = get_provider(provider_name)
+    provider = get_provider(
+        provider_name, allow_fallback=allow_fallback, api_key_secret=api_key_secret, client=client
+    )
     readings = tuple(provider.latest(checked))
     fetched_at = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return IntensitySnapshot(provider=provider.name, fetched_at_utc=fetched_at, readings=readings)
+
+
+__all__ = ["PROVIDER_NAMES", "DiskCache", "fetch_snapshot", "get_provider"]

@@ -1,0 +1,153 @@
+"""The ``submit``, ``upload`` and ``setup`` subcommands of ``carbon-aware``.
+
+``carbon_aware.cli.build_parser`` adds them with ``register(sub)``. Handlers return an exit code;
+a ``ValueError`` propagates to ``main``, which prints it and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return lowered == "true"
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from carbon_aware.submit import run_submit
+
+    return run_submit(args)
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from carbon_aware.submit import run_upload
+
+    return run_upload(args)
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from carbon_aware.deploy import run_setup
+
+    return run_setup(args)
+
+
+def register(subparsers: Any) -> None:
+    """Adds ``submit``, ``upload`` and ``setup`` to the CLI's subparsers.
+
+    Args:
+        subparsers: What ``ArgumentParser.add_subparsers()`` returned.
+    """
+    _register_submit(subparsers)
+    _register_upload(subparsers)
+    _register_setup(subparsers)
+
+
+def _register_submit(subparsers: Any) -> None:
+    cmd = subparsers.add_parser(
+        "submit",
+        help="submit (or re-run, or schedule) the pipeline on Vertex AI Pipelines",
+        description="Checks every parameter against the template, then submits a PipelineJob. "
+        "Precedence: template defaults < --from-run < --params-file < --param.",
+    )
+    cmd.add_argument(
+        "--template",
+        required=True,
+        help="compiled YAML, or https://REGION-kfp.pkg.dev/PROJECT/REPO/PACKAGE/sha256:…",
+    )
+    cmd.add_argument("--project", required=True, help="Google Cloud project to run in")
+    cmd.add_argument("--location", required=True, help="Vertex AI region of the pipeline run")
+    cmd.add_argument(
+        "--pipeline-root",
+        help="gs:// root for the run's artifacts (default: the --location bucket of "
+        "regional_bucket_template, /pipeline-root)",
+    )
+    cmd.add_argument("--service-account", help="service account the run acts as (email)")
+    cmd.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="pipeline parameter (repeatable); lists as a,b,c or JSON",
+    )
+    cmd.add_argument("--params-file", help="YAML mapping of parameter name to value")
+    cmd.add_argument(
+        "--no-cache", action="store_true", help="disable caching for every step of this run"
+    )
+    cmd.add_argument(
+        "--label", action="append", default=[], metavar="KEY=VALUE", help="run label (repeatable)"
+    )
+    cmd.add_argument(
+        "--from-run",
+        metavar="JOB",
+        help="copy the parameters of a past run (projects/P/locations/L/pipelineJobs/ID)",
+    )
+    cmd.add_argument(
+        "--start-at",
+        metavar="ISO8601",
+        help="start later: create a schedule that runs once at this time (with a UTC offset)",
+    )
+    cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the REST request as JSON instead of sending it (offline for a local file)",
+    )
+    cmd.add_argument(
+        "--enabled",
+        type=_flag,
+        default=True,
+        metavar="true|false",
+        help="for CI: false skips the submission and exits 0 (default: true)",
+    )
+    cmd.set_defaults(func=_submit)
+
+
+def _register_upload(subparsers: Any) -> None:
+    cmd = subparsers.add_parser(
+        "upload", help="upload a compiled template to an Artifact Registry KFP repository"
+    )
+    cmd.add_argument("--template", required=True, help="compiled pipeline YAML")
+    cmd.add_argument("--host", required=True, help="https://REGION-kfp.pkg.dev/PROJECT/REPO")
+    cmd.add_argument("--tag", action="append", default=[], help="version tag (repeatable)")
+    cmd.add_argument(
+        "--package-version-tag",
+        action="store_true",
+        help="also tag with v<package version>, e.g. v0.1.0 (moves to the newest upload)",
+    )
+    cmd.add_argument("--dry-run", action="store_true", help="print the upload, do not send it")
+    cmd.set_defaults(func=_upload)
+
+
+def _register_setup(subparsers: Any) -> None:
+    cmd = subparsers.add_parser(
+        "setup",
+        help="print the gcloud commands of the one-time project setup (never runs them)",
+        description="Prints the gcloud commands that set up a project: APIs, one bucket per "
+        "region with a lifecycle rule, the service account and roles, Artifact Registry "
+        "repositories, the API-key secret. It only prints, with or without --dry-run.",
+    )
+    cmd.add_argument("--project", required=True, help="Google Cloud project id")
+    cmd.add_argument("--regions", required=True, help="candidate regions, comma separated")
+    cmd.add_argument(
+        "--bucket-template",
+        required=True,
+        help="regional buckets, e.g. gs://PROJECT-carbon-{region}",
+    )
+    cmd.add_argument("--service-account-name", default="carbon-pipelines")
+    cmd.add_argument("--secret-name", default="electricity-maps-api-key")
+    cmd.add_argument(
+        "--lifecycle-delete-days",
+        type=int,
+        default=30,
+        help="delete custom-job staging objects after this many days (default 30)",
+    )
+    cmd.add_argument(
+        "--repository-location", help="Artifact Registry location (default: the first region)"
+    )
+    cmd.add_argument(
+        "--dry-run", action="store_true", help="accepted for symmetry: setup only ever prints"
+    )
+    cmd.set_defaults(func=_setup)

@@ -1,0 +1,149 @@
+"""cloudbuild.yaml: named steps, a sound waitFor graph, every substitution defined and documented,
+and the compile, upload and submit steps' own commands run here offline (with --dry-run).
+"""
+
+import argparse
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from carbon_aware.delivery_cli import register
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXT = (ROOT / "cloudbuild.yaml").read_text()
+BUILD = yaml.safe_load(TEXT)
+STEPS = {step["id"]: step for step in BUILD["steps"]}
+BUILT_INS = {"PROJECT_ID", "SHORT_SHA"}
+VALUES = {"PROJECT_ID": "test-proj-123", "SHORT_SHA": "0123abc"}
+# $$ escapes a dollar for the shell; otherwise $NAME / ${NAME} is a Cloud Build substitution.
+SUBSTITUTION = re.compile(r"\$(?:\{(?P<braced>[A-Z_][A-Z0-9_]*)\}|(?P<bare>[A-Z_][A-Z0-9_]*))")
+
+
+def used_substitutions():
+    body = {key: value for key, value in BUILD.items() if key != "substitutions"}
+    text = json.dumps(body).replace("$$", "")
+    names = {m.group("braced") or m.group("bare") for m in SUBSTITUTION.finditer(text)}
+    stray = re.findall(r"\$(?![A-Z_{])", text)
+    assert not stray, "a lone $ must be written $$ for the shell"
+    return names
+
+
+def substitute(value, overrides=None):
+    values = {**VALUES, **BUILD["substitutions"], **(overrides or {})}
+    return SUBSTITUTION.sub(lambda m: values[m.group("braced") or m.group("bare")], value)
+
+
+def cli_main(argv, monkeypatch):
+    """carbon_aware.cli.main with the delivery commands registered (if cli.py does not yet)."""
+    from carbon_aware import cli
+
+    original = cli.build_parser
+
+    def build():
+        parser = original()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        if "submit" not in sub.choices:
+            register(sub)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", build)
+    return cli.main(argv)
+
+
+def step_argv(step_id, overrides=None):
+    step = STEPS[step_id]
+    assert step["entrypoint"] == "/workspace/.venv/bin/carbon-aware"  # the console script
+    return [substitute(arg, overrides) for arg in step["args"]]
+
+
+def test_steps_are_named_and_wait_for_what_they_need():
+    assert list(STEPS) == ["test", "build-image", "push-image", "compile", "upload", "submit"]
+    seen = set()
+    for step in BUILD["steps"]:
+        for dependency in step["waitFor"]:
+            assert dependency == "-" or dependency in seen, (step["id"], dependency)
+        seen.add(step["id"])
+    assert STEPS["test"]["waitFor"] == ["-"] and STEPS["build-image"]["waitFor"] == ["-"]
+    assert set(STEPS["push-image"]["waitFor"]) == {"test", "build-image"}
+    assert STEPS["compile"]["waitFor"] == ["test"]
+    assert set(STEPS["upload"]["waitFor"]) == {"compile", "push-image"}
+    assert STEPS["submit"]["waitFor"] == ["upload"]
+
+
+def test_tests_run_the_readme_command_in_a_pinned_python_image():
+    step = STEPS["test"]
+    assert step["entrypoint"] == "make" and step["args"] == ["test"]
+    assert re.fullmatch(r"python:3\.11\.\d+(-\w+)?", step["name"])
+    for step_id in ("compile", "upload", "submit"):
+        assert STEPS[step_id]["name"] == step["name"]  # they reuse the venv make test left
+
+
+def test_substitutions_are_defined_used_and_documented():
+    used = used_substitutions()
+    defined = set(BUILD["substitutions"])
+    assert all(name.startswith("_") for name in defined)
+    assert {n for n in used if n.startswith("_")} == defined
+    assert {n for n in used if not n.startswith("_")} <= BUILT_INS
+    header = TEXT.split("\nsteps:", 1)[0]
+    for name in defined | BUILT_INS:
+        assert re.search(rf"^#.*\$?{name}\b", header, re.MULTILINE), f"{name} is not documented"
+    assert len(defined) <= 8
+
+
+def test_one_image_tagged_with_the_commit_everywhere():
+    image = substitute(BUILD["images"][0])
+    assert image == "europe-west4-docker.pkg.dev/test-proj-123/carbon-aware/carbon-aware:0123abc"
+    assert f"--tag={image}" in [substitute(a) for a in STEPS["build-image"]["args"]]
+    assert image in [substitute(a) for a in STEPS["push-image"]["args"]]
+    assert f"--image={image}" in step_argv("compile")
+    assert ":latest" not in TEXT
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """A stand-in for /workspace: the params file the submit step names, nothing else."""
+    params = BUILD["substitutions"]["_PARAMS_FILE"]
+    (tmp_path / params).parent.mkdir(parents=True)
+    shutil.copy(ROOT / params, tmp_path / params)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run_steps(monkeypatch, capsys, overrides=None):
+    assert cli_main(step_argv("compile"), monkeypatch) == 0
+    capsys.readouterr()
+    assert cli_main([*step_argv("upload"), "--dry-run"], monkeypatch) == 0
+    upload = json.loads(capsys.readouterr().out)
+    code = cli_main([*step_argv("submit", overrides), "--dry-run"], monkeypatch)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return upload, out
+
+
+def test_compile_upload_and_submit_commands_run_offline(workspace, monkeypatch, capsys):
+    upload, out = run_steps(monkeypatch, capsys, {"_SUBMIT": "true"})
+    template = workspace / "build" / "pipeline.yaml"
+    assert "carbon-aware:0123abc" in template.read_text()
+    assert upload["url"] == "https://europe-west4-kfp.pkg.dev/test-proj-123/carbon-aware-pipelines"
+    assert upload["tags"][0] == "0123abc" and upload["tags"][1].startswith("v")
+    request = json.loads(out)
+    assert "/projects/test-proj-123/locations/europe-west4/pipelineJobs" in request["url"]
+    body = request["body"]
+    assert body["serviceAccount"] == "carbon-pipelines@test-proj-123.iam.gserviceaccount.com"
+    assert body["labels"] == {"commit": "0123abc"}
+    values = body["runtimeConfig"]["parameterValues"]
+    assert values["project"] == "test-proj-123"
+    assert values["regional_bucket_template"] == "gs://test-proj-123-carbon-{region}"
+    assert body["runtimeConfig"]["gcsOutputDirectory"] == (
+        "gs://test-proj-123-carbon-europe-west4/pipeline-root"
+    )
+
+
+def test_submit_step_is_off_by_default(workspace, monkeypatch, capsys):
+    assert BUILD["substitutions"]["_SUBMIT"] == "false"
+    _, out = run_steps(monkeypatch, capsys)
+    assert "skipped" in out

@@ -1,0 +1,1 @@
+"""Tests of the live intensity providers against loopback servers."""

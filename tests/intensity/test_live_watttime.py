@@ -1,0 +1,176 @@
+"""WattTime v3 provider against a loopback server shaped like the v3 OpenAPI spec."""
+
+import base64
+
+import pytest
+
+from carbon_aware.intensity import IntensityKind
+from carbon_aware.intensity.fallback import RegionFetchError
+from carbon_aware.intensity.watttime import (
+    GCO2E_PER_KWH_PER_LBS_PER_MWH,
+    WattTimeProvider,
+    lbs_per_mwh_to_gco2e_per_kwh,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def data(region="BPA", values=(1000.0,), units="lbs_co2_per_mwh", signal="co2_moer"):
+    return {
+        "data": [
+            {"point_time": f"2026-05-01T10:{5 * i:02d}:00+00:00", "value": v, "version": "3.2"}
+            for i, v in enumerate(values)
+        ],
+        "meta": {
+            "region": region,
+            "signal_type": signal,
+            "units": units,
+            "generated_at": "2026-05-01T10:00:00+00:00",
+        },
+    }
+
+
+@pytest.fixture
+def wt(loopback, keys):
+    """Login answers with the test token; returns the server."""
+    loopback.route("/login", loopback.Reply(200, {"token": keys.wt_token}))
+    return loopback
+
+
+def test_conversion_factor():
+    assert GCO2E_PER_KWH_PER_LBS_PER_MWH == 0.45359237
+    assert lbs_per_mwh_to_gco2e_per_kwh(1000) == pytest.approx(453.59237)
+
+
+def test_latest_logs_in_and_converts_lbs_per_mwh(wt, client, keys):
+    wt.route("/v3/forecast", wt.Reply(200, data("BPA", (1000.0, 900.0))))
+    [reading] = WattTimeProvider(client=client).latest(["us-west1"])
+    assert reading.zone == "BPA" and reading.kind is IntensityKind.LATEST
+    assert reading.gco2e_per_kwh == pytest.approx(453.59237)
+    assert reading.datetime_utc == "2026-05-01T10:00:00Z"
+    assert "signal_type=co2_moer (marginal" in reading.detail and "co2_moer" in reading.source
+    basic = base64.b64encode(f"{keys.wt_user}:{keys.wt_password}".encode()).decode()
+    assert wt.hits("/login")[0].headers["Authorization"] == f"Basic {basic}"
+    request = wt.hits("/v3/forecast")[0]
+    assert request.headers["Authorization"] == f"Bearer {keys.wt_token}"
+    assert request.query == {"region": "BPA", "signal_type": "co2_moer", "horizon_hours": "0"}
+
+
+def test_forecast_and_history_series(wt, client):
+    wt.route("/v3/forecast", wt.Reply(200, data("SC", (800.0, 700.0, 600.0))))
+    wt.route("/v3/historical", wt.Reply(200, data("SC", (500.0, 400.0), signal="co2_aoer")))
+    p = WattTimeProvider(client=client, signal_type="co2_aoer")
+    ahead = p.forecast(["us-east1"])
+    assert [r.kind for r in ahead] == [IntensityKind.FORECAST] * 3
+    assert ahead[2].datetime_utc == "2026-05-01T10:10:00Z"
+    past = p.history(["us-east1"])
+    assert len(past) == 2 and past[0].kind is IntensityKind.HISTORY
+    assert "co2_aoer (average" in past[0].detail
+    query = wt.hits("/v3/historical")[0].query
+    assert {"start", "end", "region", "signal_type"} <= set(query) and query[
+        "signal_type"
+    ] == "co2_aoer"
+
+
+def test_token_is_reused_then_refreshed_before_it_expires(wt, client):
+    wt.route("/v3/forecast", wt.Reply(200, data()))
+    clock = FakeClock()
+    p = WattTimeProvider(client=client, clock=clock)
+    p.latest(["us-west1", "us-west3", "us-west4"])
+    assert p.logins == 1
+    clock.now += 24 * 60  # inside 30 min minus the 5 min margin
+    p.latest(["us-west1"])
+    assert p.logins == 1
+    clock.now += 2 * 60  # 26 min: within the margin, so log in again
+    p.latest(["us-west1"])
+    assert p.logins == 2 and len(wt.hits("/login")) == 2
+
+
+def test_expired_token_401_triggers_one_fresh_login(wt, client, keys):
+    wt.route(
+        "/login", wt.Reply(200, {"token": "old-token-1"}), wt.Reply(200, {"token": keys.wt_token})
+    )
+
+    def forecast(request):
+        ok = request.headers.get("Authorization") == f"Bearer {keys.wt_token}"
+        return wt.Reply(200, data()) if ok else wt.Reply(401, {"error": "token expired"})
+
+    wt.route("/v3/forecast", forecast)
+    [reading] = WattTimeProvider(client=client, allow_fallback=False).latest(["us-west1"])
+    assert reading.kind is IntensityKind.LATEST and len(wt.hits("/login")) == 2
+
+
+def test_403_region_not_in_plan_is_clear_and_not_retried(wt, client):
+    wt.route("/v3/forecast", wt.Reply(403, {"error": "region not in your plan"}))
+    with pytest.raises(
+        RegionFetchError, match=r"us-west1: WattTime refused /v3/forecast.*my-access"
+    ):
+        WattTimeProvider(client=client, allow_fallback=False).latest(["us-west1"])
+    assert len(wt.hits("/v3/forecast")) == 1
+    [reading] = WattTimeProvider(client=client).latest(["us-west1"])
+    assert reading.kind is IntensityKind.FALLBACK and "HTTP 403" in reading.detail
+
+
+def test_bad_login_is_reported(loopback, client):
+    loopback.route("/login", loopback.Reply(401, {"error": "bad credentials"}))
+    with pytest.raises(RegionFetchError, match=r"us-west1: GET .*/login: HTTP 401"):
+        WattTimeProvider(client=client, allow_fallback=False).latest(["us-west1"])
+
+
+def test_region_from_location_for_regions_without_a_catalogue_entry(wt, client):
+    wt.route(
+        "/v3/region-from-loc",
+        wt.Reply(
+            200, {"region": "MISO_INDIANAPOLIS", "region_full_name": "x", "signal_type": "co2_moer"}
+        ),
+    )
+    wt.route("/v3/forecast", wt.Reply(200, data("MISO_INDIANAPOLIS", (1100.0,))))
+    p = WattTimeProvider(client=client, locations={"us-central1": (41.22, -95.86)})
+    [reading] = p.latest(["us-central1"])
+    assert reading.zone == "MISO_INDIANAPOLIS" and reading.kind is IntensityKind.LATEST
+    assert wt.hits("/v3/region-from-loc")[0].query == {
+        "latitude": "41.220000",
+        "longitude": "-95.860000",
+        "signal_type": "co2_moer",
+    }
+
+
+def test_region_without_watttime_coverage_falls_back(wt, client):
+    [reading] = WattTimeProvider(client=client).latest(["europe-west1"])
+    assert reading.kind is IntensityKind.FALLBACK and "no WattTime region" in reading.detail
+    assert wt.hits("/v3/forecast") == []
+
+
+def test_signal_index_is_a_percentile(wt, client):
+    wt.route("/v3/signal-index", wt.Reply(200, data("NEVP", (58.0,), units="percentile")))
+    [index] = WattTimeProvider(client=client).signal_index(["us-west4"])
+    assert index.percentile == 58.0 and index.watttime_region == "NEVP"
+    assert index.signal_type == "co2_moer"
+    with pytest.raises(RegionFetchError, match="europe-west1"):
+        WattTimeProvider(client=client).signal_index(["europe-west1"])
+
+
+@pytest.mark.parametrize(
+    ("body", "cause"),
+    [
+        (data(units="percentile"), "expected units lbs_co2_per_mwh"),
+        (data(values=(-1.0,)), "finite number >= 0"),
+        ({"meta": {"units": "lbs_co2_per_mwh"}, "data": []}, "non-empty list"),
+        ({"data": [{"value": 1}]}, "'meta' is missing"),
+    ],
+)
+def test_bad_payloads_fall_back(wt, client, body, cause):
+    wt.route("/v3/forecast", wt.Reply(200, body))
+    [reading] = WattTimeProvider(client=client).latest(["us-west1"])
+    assert reading.kind is IntensityKind.FALLBACK and cause in reading.detail
+
+
+def test_signal_type_is_validated():
+    with pytest.raises(ValueError, match="signal_type"):
+        WattTimeProvider(signal_type="health_damage")

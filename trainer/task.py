@@ -1,0 +1,94 @@
+"""Command-line entry point: ``python -m trainer.task --output-dir DIR [...]``.
+
+Vertex AI custom jobs set ``AIP_MODEL_DIR``; it is the default ``--output-dir``.
+Prints a one-line JSON summary on success. Exits with status 2 and the error
+message on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from trainer.train import TrainConfig, train
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser; ``--output-dir`` defaults to ``$AIP_MODEL_DIR``.
+
+    Returns:
+        The parser.
+    """
+    model_dir = os.environ.get("AIP_MODEL_DIR", "")
+    defaults = TrainConfig(data_uri="", label_column="target", output_dir="unused")
+    parser = argparse.ArgumentParser(
+        prog="python -m trainer.task",
+        description="Train a small Keras classifier on a CSV table and record its energy.",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=model_dir or None,
+        required=not model_dir,
+        help="directory or gs:// URI for the model and run record (default: $AIP_MODEL_DIR)",
+    )
+    parser.add_argument(
+        "--data-uri", default="", help="CSV path or gs:// URI (default: bundled breast cancer)"
+    )
+    parser.add_argument("--label-column", default=defaults.label_column)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--region", default=defaults.region, help="GCP region, or 'local'")
+    parser.add_argument("--machine-type", default=defaults.machine_type)
+    parser.add_argument("--accelerator-type", default=defaults.accelerator_type)
+    parser.add_argument("--accelerator-count", type=int, default=defaults.accelerator_count)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, train, and print a JSON summary.
+
+    Args:
+        argv: Arguments without the program name; ``None`` means ``sys.argv[1:]``.
+
+    Returns:
+        0 on success, 2 on invalid input (the message goes to stderr).
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        config = TrainConfig(
+            data_uri=args.data_uri,
+            label_column=args.label_column,
+            output_dir=args.output_dir,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            learning_rate=args.learning_rate,
+            region=args.region,
+            machine_type=args.machine_type,
+            accelerator_type=args.accelerator_type,
+            accelerator_count=args.accelerator_count,
+        )
+        result = train(config)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    record = result.run_record
+    summary = {
+        "model_dir": result.model_dir,
+        "val_accuracy": result.metrics["val_accuracy"],
+        "val_loss": result.metrics["val_loss"],
+        "epochs_run": record["epochs_run"],
+        "duration_s": record["duration_s"],
+        "energy_kwh": record["energy"]["total_kwh"],
+        "energy_method": record["energy"]["method"],
+    }
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
