@@ -76,11 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``carbon-aware`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from carbon_aware.local_run import PipelineRunError
+
     try:
         code: int = args.func(args)
     except ValueError as err:
         print(f"carbon-aware: error: {err}", file=sys.stderr)
         return 2
+    except PipelineRunError as err:
+        print(f"carbon-aware: run failed: {err}", file=sys.stderr)
+        return 1
     return code
 
 

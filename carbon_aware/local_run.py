@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,10 @@ from carbon_aware.parameters import validate_run_parameters
 from carbon_aware.template import effective_parameters, load_template, template_inputs
 
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
+
+
+class PipelineRunError(RuntimeError):
+    """A step of the local run failed; its own log, printed above, says why."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,12 @@ def run_local(
         raise_on_error=True,
     )
     pipeline = components.load_component_from_file(str(template_path))
-    task = pipeline(**params)
+    try:
+        task = pipeline(**params)
+    except RuntimeError as err:
+        # kfp.local colours task names with ANSI codes; keep the message plain.
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+        raise PipelineRunError(f"{plain} The failing step's log is above.") from None
     copied: dict[str, Path] = {}
     for output_name, file_name in REPORT_FILES.items():
         artifact = task.outputs[output_name]

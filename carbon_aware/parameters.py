@@ -96,6 +96,10 @@ def _validate(values: Mapping[str, Any]) -> None:
             bool(str(values["label_column"]).strip()),
             "label_column must name the CSV column holding the class label",
         )
+    if values.get("api_key_secret"):
+        from carbon_aware.intensity.secrets import validate_secret_name
+
+        validate_secret_name(str(values["api_key_secret"]))
     if "machine_type" in values:
         validate_machine_type(values["machine_type"])
     if "accelerator_type" in values or "accelerator_count" in values:

@@ -7,6 +7,8 @@ def fetch_intensity(
     candidate_regions: list,
     baseline_region: str,
     intensity_provider: str,
+    allow_fallback: bool,
+    api_key_secret: str,
     intensity: Output[Artifact],
 ):
     """Fetches the grid carbon intensity of each candidate region and of the baseline region.
@@ -15,13 +17,22 @@ def fetch_intensity(
         candidate_regions: GCP regions the training job may run in.
         baseline_region: The region savings are measured against.
         intensity_provider: Which provider to ask (``static``: Google's bundled annual averages).
+        allow_fallback: Give a region the live provider cannot serve its static annual figure,
+            labelled ``fallback``; when false the step fails naming the region and the cause.
+        api_key_secret: Secret Manager version name holding the provider's key (never the key);
+            empty reads the key from the environment.
         intensity: JSON snapshot, one labelled reading (value, unit, time, source, kind) per region.
     """
     from carbon_aware.intensity import fetch_snapshot
 
     regions = list(dict.fromkeys([*candidate_regions, baseline_region]))
-    snapshot = fetch_snapshot(intensity_provider, regions)
+    snapshot = fetch_snapshot(
+        intensity_provider, regions, allow_fallback=allow_fallback, api_key_secret=api_key_secret
+    )
     with open(intensity.path, "w", encoding="utf-8") as handle:
         handle.write(snapshot.to_json())
     intensity.metadata["provider"] = snapshot.provider
     intensity.metadata["fetched_at_utc"] = snapshot.fetched_at_utc
+    intensity.metadata["fallback_regions"] = [
+        reading.region for reading in snapshot.readings if reading.kind == "fallback"
+    ]

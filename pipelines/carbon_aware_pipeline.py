@@ -91,6 +91,8 @@ def build_pipeline(image: str) -> GraphComponent:
         label_column: str = "target",
         min_accuracy: float = 0.9,
         intensity_provider: str = "static",
+        allow_fallback: bool = True,
+        api_key_secret: str = "",
         pue: float = 0.0,
     ) -> PipelineOutputs:
         """Carbon-aware training: fetch intensity, choose the region, train there, evaluate, report.
@@ -110,12 +112,17 @@ def build_pipeline(image: str) -> GraphComponent:
             label_column: Column holding the class label.
             min_accuracy: Lowest acceptable test accuracy; the run fails below it.
             intensity_provider: Carbon-intensity provider (``static`` works offline).
+            allow_fallback: Use the static annual figure, labelled fallback, for a region the
+                live provider cannot serve; when false the run fails instead.
+            api_key_secret: Secret Manager version name of the provider key (never the key).
             pue: Power usage effectiveness; 0 uses Google's published fleet PUE.
         """
         fetch = ops.fetch_intensity(
             candidate_regions=candidate_regions,
             baseline_region=baseline_region,
             intensity_provider=intensity_provider,
+            allow_fallback=allow_fallback,
+            api_key_secret=api_key_secret,
         ).set_display_name("fetch-intensity")
         # Live intensity must never be served from the cache.
         fetch.set_caching_options(False)
