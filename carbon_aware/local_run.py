@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,7 +82,13 @@ def run_local(
     )
     pipeline = components.load_component_from_file(str(template_path))
     try:
-        task = pipeline(**params)
+        with warnings.catch_warnings():
+            # The subprocess runner warns that the steps' image is not a Python image: running
+            # them in this environment (where the project is installed) is the point.
+            warnings.filterwarnings(
+                "ignore", message="You may be attemping", category=RuntimeWarning
+            )
+            task = pipeline(**params)
     except RuntimeError as err:
         # kfp.local colours task names with ANSI codes; keep the message plain.
         plain = re.sub(r"\x1b\[[0-9;]*m", "", str(err))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from carbon_aware.local_run import local_parameters, run_local
+from carbon_aware.local_run import PipelineRunError, local_parameters, run_local
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +46,20 @@ def test_local_run_writes_the_report_and_footprint(local_run):
 
 
 @pytest.mark.slow
-def test_local_run_records_evaluation_and_energy_method(local_run):
+def test_local_run_logs_kfp_metrics_and_the_energy_method(local_run):
     root = local_run.output_dir / "pipeline_root"
-    metrics = list(root.rglob("evaluate/metrics"))
-    assert metrics, "evaluate wrote no Metrics artifact"
-    assert json.loads(local_run.footprint_json.read_text())["energy"]["method"] in (
-        "codecarbon",
-        "estimate",
-    )
+    (executor_output,) = root.glob("*/evaluate/executor_output.json")
+    artifacts = json.loads(executor_output.read_text())["artifacts"]
+    metrics = artifacts["metrics"]["artifacts"][0]["metadata"]
+    assert 0.5 <= metrics["accuracy"] <= 1.0 and metrics["n_test"] > 0
+    confusion = artifacts["classification_metrics"]["artifacts"][0]["metadata"]
+    assert len(confusion["confusionMatrix"]["rows"]) == 2
+    assert confusion["confidenceMetrics"], "binary task must log a ROC curve"
+    (report_output,) = root.glob("*/report-footprint/executor_output.json")
+    footprint_metrics = json.loads(report_output.read_text())["artifacts"]["footprint_metrics"]
+    logged = footprint_metrics["artifacts"][0]["metadata"]
+    assert logged["co2e_g"] == pytest.approx(local_run.footprint["co2e_g"])
+    assert local_run.footprint["energy"]["method"] in ("codecarbon", "estimate")
 
 
 def test_bad_parameters_fail_before_anything_runs(compiled_template):
@@ -63,3 +69,15 @@ def test_bad_parameters_fail_before_anything_runs(compiled_template):
         local_parameters(compiled_template, {"backend": "vertex"})
     with pytest.raises(ValueError, match="unknown pipeline parameter"):
         local_parameters(compiled_template, {"region": "x"})
+
+
+@pytest.mark.slow
+def test_accuracy_below_min_accuracy_fails_the_run_at_evaluate(compiled_template, tmp_path, capfd):
+    with pytest.raises(PipelineRunError, match="evaluate"):
+        run_local(
+            compiled_template,
+            tmp_path,
+            {"candidate_regions": "europe-west1", "epochs": "1", "min_accuracy": "0.9999"},
+        )
+    assert "is below min_accuracy 0.9999" in capfd.readouterr().out
+    assert not (tmp_path / "report.md").exists()

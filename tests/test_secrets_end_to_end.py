@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from intensity.loopback import LoopbackServer, Reply
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -78,11 +78,11 @@ class MachineShape:
     memory_gb: float
 
 
+@dataclass
 class EnergyMeter:
     """What :func:`measure_energy` yields; ``result`` is set when the block exits."""
 
-    def __init__(self) -> None:
-        self.result: EnergyMeasurement | None = None
+    result: EnergyMeasurement | None = None
 
 
 def machine_shape(machine_type: str) -> MachineShape:
@@ -141,10 +141,7 @@ def estimate_energy(
         ValueError: For an unknown machine or accelerator type or negative inputs.
     """
     if duration_s < 0 or accelerator_count < 0 or not 0.0 <= utilization <= 1.0:
-        raise ValueError(
-            f"need duration_s >= 0, accelerator_count >= 0 and utilization in [0, 1]; got "
-            f"{duration_s}, {accelerator_count}, {utilization}"
-        )
+        raise ValueError("need duration_s >= 0, accelerator_count >= 0, utilization in [0, 1]")
     shape = machine_shape(machine_type)
     hours = duration_s / 3600.0
     cpu_w = shape.vcpus * average_watts(CPU_MIN_WATTS_PER_VCPU, CPU_MAX_WATTS_PER_VCPU, utilization)
@@ -171,17 +168,10 @@ def estimate_energy(
     )
 
 
-def _gcp_regions() -> set[str]:
-    """Return the GCP regions CodeCarbon has offline carbon data for."""
-    from codecarbon.input import DataSource
-
-    df = DataSource().get_cloud_emissions_data()  # type: ignore[no-untyped-call]
-    return {str(r) for r in df.loc[df["provider"] == "gcp", "region"]}
-
-
 def _start_codecarbon(region: str) -> tuple[Any, str]:
     """Start an offline CodeCarbon tracker; return it and where it is located."""
     from codecarbon import OfflineEmissionsTracker
+    from codecarbon.input import DataSource
 
     # Importing codecarbon resets its logger to INFO; quieten it before the tracker logs.
     logging.getLogger("codecarbon").setLevel(logging.ERROR)
@@ -192,7 +182,8 @@ def _start_codecarbon(region: str) -> tuple[Any, str]:
         "allow_multiple_runs": True,  # no lock file
         "tracking_mode": "machine",
     }
-    if region in _gcp_regions():
+    cloud = DataSource().get_cloud_emissions_data()  # type: ignore[no-untyped-call]
+    if ((cloud["provider"] == "gcp") & (cloud["region"] == region)).any():
         location = f"gcp:{region}"
         tracker = OfflineEmissionsTracker(cloud_provider="gcp", cloud_region=region, **common)
     else:
@@ -207,8 +198,8 @@ def _codecarbon_result(tracker: Any, location: str, duration_s: float) -> Energy
     data = getattr(tracker, "final_emissions_data", None)
     if data is None:
         raise RuntimeError("CodeCarbon produced no final_emissions_data")
-    hardware = {type(h).__name__: h for h in getattr(tracker, "_hardware", [])}
-    cpu = hardware.get("CPU")
+    # How CPU power was obtained (RAPL, CPU load x TDP, constant): private, so read defensively.
+    cpu = next((h for h in getattr(tracker, "_hardware", []) if type(h).__name__ == "CPU"), None)
     cpu_how = f"{cpu!r}, TDP {getattr(cpu, '_tdp', '?')} W" if cpu is not None else "no CPU"
     detail = (
         f"CodeCarbon {data.codecarbon_version} offline, location {location}, "
@@ -248,8 +239,7 @@ def measure_energy(
         use_codecarbon: False skips CodeCarbon and always estimates.
 
     Yields:
-        An :class:`EnergyMeter` whose ``result`` is set on exit, also when the
-        block raises.
+        An :class:`EnergyMeter`; its ``result`` is set on exit, even if the block raises.
 
     Raises:
         ValueError: On entry, for an unknown machine or accelerator type.

@@ -62,9 +62,7 @@ def test_unknown_label_column_lists_columns() -> None:
         (pd.DataFrame({"y": [0, 1] * 15}), r"no feature columns"),
     ],
 )
-def test_unusable_tables_are_rejected(
-    tmp_path: Path, frame: pd.DataFrame, message: str
-) -> None:
+def test_unusable_tables_are_rejected(tmp_path: Path, frame: pd.DataFrame, message: str) -> None:
     csv = tmp_path / "bad.csv"
     frame.to_csv(csv, index=False)
     with pytest.raises(ValueError, match=message):

@@ -70,7 +70,8 @@ def test_machine_shapes(machine_type: str, vcpus: int, memory_gb: float) -> None
 
 @pytest.mark.parametrize("machine_type", ["m1-ultramem-40", "n1-standard", "n1-standard-0", ""])
 def test_unknown_machine_type_lists_known_families(machine_type: str) -> None:
-    with pytest.raises(ValueError, match=rf"machine_type '{machine_type}' is not known.*n1-highmem"):
+    pattern = rf"machine_type '{machine_type}' is not known.*n1-highmem"
+    with pytest.raises(ValueError, match=pattern):
         energy.machine_shape(machine_type)
 
 

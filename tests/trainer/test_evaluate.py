@@ -113,7 +113,8 @@ def test_accuracy_gate_passes_at_or_above_the_minimum() -> None:
 
 
 def test_accuracy_gate_fails_below_the_minimum() -> None:
-    with pytest.raises(ModelQualityError, match=r"^test accuracy 0.812 is below min_accuracy 0.9; "):
+    expected = r"^test accuracy 0\.812 is below min_accuracy 0\.9; "
+    with pytest.raises(ModelQualityError, match=expected):
         check_min_accuracy(0.8123, 0.9)
     assert issubclass(ModelQualityError, RuntimeError)
 

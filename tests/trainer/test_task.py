@@ -46,14 +46,18 @@ def test_module_trains_and_prints_a_one_line_json_summary(tmp_path: Path) -> Non
     assert (out / "model.keras").is_file()
 
 
-def test_bad_value_exits_2_with_the_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_value_exits_2_with_the_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = task.main(["--output-dir", str(tmp_path), "--epochs", "0"])
     assert code == 2
     err = capsys.readouterr().err
     assert "epochs must be an integer in [1, 1000], got 0" in err
 
 
-def test_bad_data_exits_2_with_the_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_data_exits_2_with_the_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "missing.csv"
     code = task.main(["--output-dir", str(tmp_path / "o"), "--data-uri", str(missing)])
     assert code == 2
