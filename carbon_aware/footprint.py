@@ -1,22 +1,68 @@
-"""Footprint arithmetic: energy x PUE x grid intensity, for the chosen region and the others."""
+"""Footprint arithmetic: energy x PUE x grid intensity, for the chosen region and the others.
+
+Everything here is pure: intensity history, when a live provider has it, is fetched by the caller
+and passed in as readings. Units are explicit: energy in kWh, intensity in gCO2e/kWh, emissions in
+gCO2e; :func:`to_gco2e_per_kwh` is the one place other intensity units are converted.
+"""
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from importlib import resources
 from typing import Any
 
 from carbon_aware.decision import RegionDecision
+from carbon_aware.embodied import Embodied, embodied_emissions
+from carbon_aware.intensity.base import IntensityKind, IntensityReading
+from carbon_aware.intensity.watttime import GCO2E_PER_KWH_PER_LBS_PER_MWH
+from carbon_aware.regions import ANNUAL_DATA_YEAR, get_region
 
-FOOTPRINT_SCHEMA_VERSION = "1.0"
+FOOTPRINT_SCHEMA_VERSION = "1.1"
 
 # Google's trailing-twelve-month fleet-wide PUE for 2024 (google.com/about/datacenters/efficiency,
-# "Our data centers' efficiency", fleet-wide TTM PUE 1.09). Used when the run gives no PUE.
+# "Our data centers' efficiency", fleet-wide TTM PUE 1.09). Used for regions without a campus figure.
 GOOGLE_FLEET_PUE = 1.09
 GOOGLE_FLEET_PUE_SOURCE = (
     "Google data centers efficiency page: 2024 fleet-wide trailing twelve-month PUE 1.09"
 )
+PUE_FILE = "google_pue.csv"
+FUNCTIONAL_UNITS: tuple[str, ...] = ("training_run", "1k_training_examples", "1k_predictions")
+UNITS = {
+    "energy": "kWh",
+    "intensity": "gCO2e/kWh",
+    "emissions": "gCO2e",
+    "pue": "dimensionless (facility energy / IT energy)",
+}
+# Multiply a figure in the key's unit by the value to get gCO2e/kWh.
+INTENSITY_UNIT_FACTORS: dict[str, float] = {
+    "gCO2e/kWh": 1.0,
+    "kgCO2e/kWh": 1000.0,
+    "kgCO2e/MWh": 1.0,
+    "tCO2e/MWh": 1000.0,
+    "tCO2e/kWh": 1_000_000.0,
+    "lbs/MWh": GCO2E_PER_KWH_PER_LBS_PER_MWH,
+}
+_SERIES_KINDS = (IntensityKind.HISTORY, IntensityKind.LATEST, IntensityKind.FORECAST)
+
+
+def to_gco2e_per_kwh(value: float, unit: str) -> float:
+    """Converts a carbon intensity to gCO2e/kWh.
+
+    Raises:
+        ValueError: Unknown unit (the message lists the known ones).
+    """
+    try:
+        return value * INTENSITY_UNIT_FACTORS[unit]
+    except KeyError:
+        known = ", ".join(INTENSITY_UNIT_FACTORS)
+        raise ValueError(f"unknown intensity unit {unit!r}; known: {known}") from None
 
 
 @dataclass(frozen=True)
@@ -38,6 +84,45 @@ class EnergyBreakdown:
 
 
 @dataclass(frozen=True)
+class PueFigure:
+    """The PUE applied in one region and where it came from (kind: parameter|campus|fleet)."""
+
+    value: float
+    source: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class RegionEmissions:
+    """What this run's IT energy emits in one region (the chosen one or a counterfactual)."""
+
+    region: str
+    pue: float
+    pue_kind: str
+    intensity_gco2e_per_kwh: float
+    intensity_method: str
+    co2e_g: float
+    cfe_fraction: float | None
+    market_based_co2e_g: float | None
+
+
+@dataclass(frozen=True)
+class Sci:
+    """Software Carbon Intensity, SCI = (E x I + M) / R, in gCO2e per functional unit."""
+
+    value: float
+    unit: str
+    functional_unit: str
+    functional_unit_count: float
+    functional_unit_basis: str
+    operational_g: float
+    embodied_g: float
+    energy_kwh: float
+    intensity_gco2e_per_kwh: float
+    method: str = "Green Software Foundation SCI specification: SCI = ((E * I) + M) per R"
+
+
+@dataclass(frozen=True)
 class Footprint:
     """The footprint record of one training run (``footprint.json``)."""
 
@@ -47,19 +132,28 @@ class Footprint:
     energy: EnergyBreakdown
     pue: float
     pue_source: str
+    pue_kind: str
     facility_energy_kwh: float
     intensity_gco2e_per_kwh: float
     intensity_source: str
     intensity_kind: str
+    intensity_method: str
+    intensity_window: dict[str, Any]
     co2e_g: float
     baseline_intensity_gco2e_per_kwh: float
     baseline_co2e_g: float
     counterfactuals: dict[str, float]
+    regions: dict[str, RegionEmissions]
     savings_g_vs_baseline: float
     savings_pct_vs_baseline: float
+    market_based: dict[str, Any]
+    embodied: Embodied
+    embodied_g: float
+    sci: Sci
     fallback_regions: list[str]
     run: dict[str, Any]
     provider: str
+    units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
     schema_version: str = field(default=FOOTPRINT_SCHEMA_VERSION)
 
     def to_json(self) -> str:
@@ -94,49 +188,246 @@ def emissions_g(energy_kwh: float, pue: float, gco2e_per_kwh: float) -> float:
     return energy_kwh * pue * gco2e_per_kwh
 
 
+@functools.cache
+def published_pues() -> dict[str, tuple[float, str]]:
+    """Google's published campus TTM PUE per region (``data/google_pue.csv``): value, campus."""
+    text = resources.files("carbon_aware").joinpath("data", PUE_FILE).read_text(encoding="utf-8")
+    return {
+        row["region"]: (float(row["ttm_pue"]), row["campus"])
+        for row in csv.DictReader(io.StringIO(text))
+    }
+
+
+def resolve_pue(region: str, override: float = 0.0) -> PueFigure:
+    """The PUE for ``region``: ``override`` if non-zero, else the campus figure, else the fleet's."""
+    if override:
+        if override < 1.0:
+            raise ValueError(f"PUE must be >= 1.0, got {override!r}")
+        return PueFigure(override, "run parameter pue", "parameter")
+    published = published_pues().get(region)
+    if published is None:
+        return PueFigure(GOOGLE_FLEET_PUE, GOOGLE_FLEET_PUE_SOURCE, "published-fleet")
+    value, campus = published
+    source = f"Google published TTM PUE of the {campus} campus ({PUE_FILE})"
+    return PueFigure(value, source, "published-campus")
+
+
+def parse_utc(text: str) -> datetime:
+    """Parses an ISO 8601 UTC instant (``Z`` or offset); raises ValueError otherwise."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no time zone")
+    return moment
+
+
+def time_weighted(
+    readings: Sequence[IntensityReading], start: datetime, end: datetime
+) -> tuple[float, float, int] | None:
+    """Time-weights a step series over [start, end].
+
+    Each reading holds from its timestamp until the next one (the last for the series' typical
+    step, 1 h when there is a single reading).
+
+    Returns:
+        (gCO2e/kWh, fraction of the window covered, readings used), or None with no overlap.
+    """
+    points = sorted(
+        (parse_utc(r.datetime_utc), r.gco2e_per_kwh)
+        for r in readings
+        if r.kind in _SERIES_KINDS and "T" in r.datetime_utc
+    )
+    if not points:
+        return None
+    end = max(end, start + timedelta(seconds=1))
+    gaps = sorted(b[0] - a[0] for a, b in zip(points, points[1:], strict=False))
+    step = gaps[len(gaps) // 2] if gaps else timedelta(hours=1)
+    weighted = covered = 0.0
+    used = 0
+    for index, (moment, value) in enumerate(points):
+        until = points[index + 1][0] if index + 1 < len(points) else moment + step
+        overlap = (min(end, until) - max(start, moment)).total_seconds()
+        if overlap > 0:
+            weighted += value * overlap
+            covered += overlap
+            used += 1
+    if covered <= 0:
+        return None
+    return weighted / covered, covered / (end - start).total_seconds(), used
+
+
+def functional_units(
+    functional_unit: str, run_record: dict[str, Any], predictions_served: int
+) -> tuple[float, str]:
+    """R for the SCI: how many functional units the run delivered, and how it was counted.
+
+    Raises:
+        ValueError: Unknown unit, or the count it needs is missing or not positive.
+    """
+    if functional_unit == "training_run":
+        return 1.0, "one training run"
+    if functional_unit == "1k_training_examples":
+        rows = int(run_record.get("dataset", {}).get("train_rows", 0) or 0)
+        if rows <= 0:
+            raise ValueError("functional_unit 1k_training_examples needs dataset.train_rows > 0")
+        return rows / 1000.0, f"{rows} examples in the training split / 1000 (epochs not counted)"
+    if functional_unit == "1k_predictions":
+        if predictions_served <= 0:
+            raise ValueError("functional_unit 1k_predictions needs predictions_served > 0")
+        return predictions_served / 1000.0, (
+            f"{predictions_served} predictions the model is expected to serve / 1000 "
+            "(training footprint amortised; inference energy not included)"
+        )
+    raise ValueError(
+        f"functional_unit {functional_unit!r} is not allowed; allowed: {', '.join(FUNCTIONAL_UNITS)}"
+    )
+
+
+def _region_emissions(
+    region: str,
+    decision_value: float,
+    energy_kwh: float,
+    pue: PueFigure,
+    series: Sequence[IntensityReading] | None,
+    window: tuple[datetime, datetime] | None,
+) -> tuple[RegionEmissions, tuple[float, float, int] | None]:
+    weighted = time_weighted(series, *window) if series and window else None
+    intensity = weighted[0] if weighted else decision_value
+    co2e = emissions_g(energy_kwh, pue.value, intensity)
+    cfe = get_region(region).google_cfe_fraction
+    return RegionEmissions(
+        region=region,
+        pue=pue.value,
+        pue_kind=pue.kind,
+        intensity_gco2e_per_kwh=intensity,
+        intensity_method="time-weighted" if weighted else "decision",
+        co2e_g=co2e,
+        cfe_fraction=cfe,
+        market_based_co2e_g=None if cfe is None else co2e * (1.0 - cfe),
+    ), weighted
+
+
+def _saving_pct(co2e: float, baseline: float) -> float:
+    return round(100.0 * (1.0 - co2e / baseline), 4) if baseline > 0 else 0.0
+
+
 def compute_footprint(
-    decision: RegionDecision, run_record: dict[str, Any], pue: float = 0.0
+    decision: RegionDecision,
+    run_record: dict[str, Any],
+    pue: float = 0.0,
+    *,
+    intensity_series: Mapping[str, Sequence[IntensityReading]] | None = None,
+    functional_unit: str = "training_run",
+    predictions_served: int = 1_000_000,
+    lifetime_years: float = 4.0,
 ) -> Footprint:
-    """Computes the run's emissions and what the same energy would have emitted elsewhere.
+    """Computes the run's emissions, what the same energy would have emitted elsewhere, and SCI.
 
     Args:
         decision: choose-region's decision (chosen, baseline and every candidate's intensity).
         run_record: The trainer's run record with its measured or estimated energy.
-        pue: Power usage effectiveness to apply; 0 means Google's published fleet PUE.
+        pue: Power usage effectiveness to apply everywhere; 0 means Google's published figure
+            for each region's campus (fleet-wide where none is published).
+        intensity_series: Intensity readings per region covering the run (live providers'
+            history); regions without one use the value the decision was made with.
+        functional_unit: SCI's R, one of :data:`FUNCTIONAL_UNITS`.
+        predictions_served: Predictions R counts for ``1k_predictions``.
+        lifetime_years: Hardware lifetime for embodied emissions.
 
     Returns:
         The footprint record.
     """
     energy = energy_from_run_record(run_record)
-    applied_pue = pue if pue else GOOGLE_FLEET_PUE
-    pue_source = "run parameter pue" if pue else GOOGLE_FLEET_PUE_SOURCE
-    intensities = {item.region: item.gco2e_per_kwh for item in decision.ranking}
-    intensities[decision.baseline_region] = decision.baseline_gco2e_per_kwh
-    counterfactuals = {
-        region: round(emissions_g(energy.total_kwh, applied_pue, value), 6)
-        for region, value in sorted(intensities.items())
+    r_count, r_basis = functional_units(functional_unit, run_record, predictions_served)
+    window = None
+    if "start_utc" in run_record and "end_utc" in run_record:
+        window = (parse_utc(run_record["start_utc"]), parse_utc(run_record["end_utc"]))
+    decided = {item.region: item.gco2e_per_kwh for item in decision.ranking}
+    decided[decision.baseline_region] = decision.baseline_gco2e_per_kwh
+    series = intensity_series or {}
+    regions: dict[str, RegionEmissions] = {}
+    weights: dict[str, tuple[float, float, int] | None] = {}
+    for name, value in sorted(decided.items()):
+        regions[name], weights[name] = _region_emissions(
+            name, value, energy.total_kwh, resolve_pue(name, pue), series.get(name), window
+        )
+    chosen, base = regions[decision.region], regions[decision.baseline_region]
+    weighted = weights[decision.region]
+    if weighted and window:
+        source = (
+            f"time-weighted over the run window {run_record['start_utc']} to "
+            f"{run_record['end_utc']} from {decision.provider} history "
+            f"({100 * weighted[1]:.0f}% of the window covered, {weighted[2]} readings)"
+        )
+    else:
+        source = f"{decision.source} ({decision.kind}, value used for the decision)"
+    machine = run_record.get("machine", {})
+    embodied = embodied_emissions(
+        str(machine.get("machine_type", "")),
+        str(machine.get("accelerator_type", "") or ""),
+        int(machine.get("accelerator_count", 0) or 0),
+        float(run_record.get("duration_s", 0.0)),
+        lifetime_years,
+    )
+    facility_kwh = energy.total_kwh * chosen.pue
+    sci = Sci(
+        value=(chosen.co2e_g + embodied.embodied_g) / r_count,
+        unit=f"gCO2e per {functional_unit}",
+        functional_unit=functional_unit,
+        functional_unit_count=r_count,
+        functional_unit_basis=r_basis,
+        operational_g=chosen.co2e_g,
+        embodied_g=embodied.embodied_g,
+        energy_kwh=facility_kwh,
+        intensity_gco2e_per_kwh=chosen.intensity_gco2e_per_kwh,
+    )
+    market: dict[str, Any] = {
+        "co2e_g": chosen.market_based_co2e_g,
+        "baseline_co2e_g": base.market_based_co2e_g,
+        "cfe_fraction": chosen.cfe_fraction,
+        "baseline_cfe_fraction": base.cfe_fraction,
+        "savings_pct_vs_baseline": (
+            _saving_pct(chosen.market_based_co2e_g, base.market_based_co2e_g)
+            if chosen.market_based_co2e_g is not None and base.market_based_co2e_g is not None
+            else None
+        ),
+        "method": (
+            "approximation: location-based gCO2e x (1 - Google CFE), with Google's "
+            f"{ANNUAL_DATA_YEAR} hourly-matched carbon-free-energy fraction per region (as Cloud "
+            "Carbon Footprint's GCP_USE_CARBON_FREE_ENERGY_PERCENTAGE option). Not a GHG "
+            "Protocol scope 2 market-based figure: no contractual instruments are read."
+        ),
     }
-    co2e = emissions_g(energy.total_kwh, applied_pue, decision.gco2e_per_kwh)
-    baseline = emissions_g(energy.total_kwh, applied_pue, decision.baseline_gco2e_per_kwh)
-    saving_pct = 100.0 * (1.0 - co2e / baseline) if baseline > 0 else 0.0
     run_keys = ("start_utc", "end_utc", "duration_s", "machine", "dataset", "epochs_run")
     return Footprint(
         region=decision.region,
         baseline_region=decision.baseline_region,
         energy_kwh=energy.total_kwh,
         energy=energy,
-        pue=applied_pue,
-        pue_source=pue_source,
-        facility_energy_kwh=energy.total_kwh * applied_pue,
-        intensity_gco2e_per_kwh=decision.gco2e_per_kwh,
-        intensity_source=f"{decision.source} ({decision.kind}, value used for the decision)",
+        pue=chosen.pue,
+        pue_source=resolve_pue(decision.region, pue).source,
+        pue_kind=chosen.pue_kind,
+        facility_energy_kwh=facility_kwh,
+        intensity_gco2e_per_kwh=chosen.intensity_gco2e_per_kwh,
+        intensity_source=source,
         intensity_kind=decision.kind,
-        co2e_g=co2e,
-        baseline_intensity_gco2e_per_kwh=decision.baseline_gco2e_per_kwh,
-        baseline_co2e_g=baseline,
-        counterfactuals=counterfactuals,
-        savings_g_vs_baseline=baseline - co2e,
-        savings_pct_vs_baseline=round(saving_pct, 4),
+        intensity_method=chosen.intensity_method,
+        intensity_window={
+            "start_utc": run_record.get("start_utc"),
+            "end_utc": run_record.get("end_utc"),
+            "coverage_pct": round(100 * weighted[1], 2) if weighted else None,
+            "readings": weighted[2] if weighted else 0,
+        },
+        co2e_g=chosen.co2e_g,
+        baseline_intensity_gco2e_per_kwh=base.intensity_gco2e_per_kwh,
+        baseline_co2e_g=base.co2e_g,
+        counterfactuals={name: round(item.co2e_g, 6) for name, item in regions.items()},
+        regions=regions,
+        savings_g_vs_baseline=base.co2e_g - chosen.co2e_g,
+        savings_pct_vs_baseline=_saving_pct(chosen.co2e_g, base.co2e_g),
+        market_based=market,
+        embodied=embodied,
+        embodied_g=embodied.embodied_g,
+        sci=sci,
         fallback_regions=list(decision.fallback_regions),
         run={key: run_record[key] for key in run_keys if key in run_record},
         provider=decision.provider,

@@ -67,7 +67,7 @@ def _parse_datetimes(raw: pd.Series) -> pd.Series:
 
 def _parse_values(raw: pd.Series) -> np.ndarray:
     """Parse ``carbon_intensity``, rejecting non-numbers, NaN, infinities and negatives."""
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    values: np.ndarray = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     missing = np.isnan(values)
     if missing.any():
         pos = int(np.flatnonzero(missing)[0])
@@ -232,5 +232,5 @@ def shipped_eia930_path() -> Path:
 
 
 def load_shipped_eia930() -> pd.DataFrame:
-    """Load the shipped EIA-930 2022 hourly series (``AZPS``, ``BPAT``, ... ``WAAT``) as a wide frame."""
+    """Load the shipped EIA-930 2022 hourly series (``AZPS`` ... ``WAAT``) as a wide frame."""
     return load_intensity_csv(shipped_eia930_path())

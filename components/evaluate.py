@@ -16,12 +16,14 @@ def evaluate(
     Args:
         model_uri: The trained model directory (local path or gs:// URI).
         min_accuracy: The lowest acceptable test accuracy (0-1).
-        metrics: Scalar test metrics (accuracy, AUC, log loss, test rows).
+        metrics: Scalar test metrics (accuracy, AUC, log loss, test rows; and accuracy and size
+            of each compressed TFLite copy when train exported them).
         classification_metrics: Confusion matrix and, for two classes, the ROC curve.
 
     Returns:
         accuracy: Test accuracy.
-        evaluation_json: All test metrics as JSON.
+        evaluation_json: All test metrics as JSON, with ``precision_variants`` (size, accuracy
+            and inference time per precision; empty without compressed copies).
     """
     import dataclasses
     import json
@@ -33,6 +35,10 @@ def evaluate(
     metrics.log_metric("auc", result.auc)
     metrics.log_metric("log_loss", result.log_loss)
     metrics.log_metric("n_test", result.n_test)
+    for variant in result.precision_variants:
+        if variant["format"] == "tflite":
+            metrics.log_metric(f"tflite_{variant['precision']}_accuracy", variant["accuracy"])
+            metrics.log_metric(f"tflite_{variant['precision']}_size_bytes", variant["size_bytes"])
     classification_metrics.log_confusion_matrix(result.classes, result.confusion_matrix)
     if result.roc_curve:
         classification_metrics.log_roc_curve(

@@ -15,6 +15,10 @@ def train(
     accelerator_type: str,
     accelerator_count: int,
     model: Output[Model],
+    dedupe: str = "none",
+    keep_columns: str = "",
+    mixed_precision: bool = False,
+    export_compressed: bool = False,
 ) -> NamedTuple("TrainOutputs", model_uri=str, run_record_json=str):
     """Trains the Keras classifier while measuring its energy.
 
@@ -31,10 +35,19 @@ def train(
         accelerator_type: Accelerator type, for the record and the energy estimate.
         accelerator_count: Accelerator count, for the record and the energy estimate.
         model: The trained model, its preprocessing, held-out test split and run record.
+        dedupe: Drop duplicate rows before the split: ``none``, ``exact`` (rows identical in
+            every kept column) or ``key:<column>`` (first row per key).
+        keep_columns: Comma-separated feature columns to keep (the label is always kept); empty
+            keeps all.
+        mixed_precision: Train with Keras ``mixed_float16`` if a GPU is present (recorded as
+            float32 when there is none).
+        export_compressed: Also write float32, float16 and int8 TFLite copies of the model,
+            which evaluate then measures.
 
     Returns:
         model_uri: Where the model directory is.
-        run_record_json: The run record (times, machine, energy in kWh and how it was measured).
+        run_record_json: The run record (times, machine, energy in kWh and how it was measured,
+            data efficiency, precision, compressed export).
     """
     import json
 
@@ -52,6 +65,10 @@ def train(
             machine_type=machine_type,
             accelerator_type=accelerator_type,
             accelerator_count=accelerator_count,
+            dedupe=dedupe,
+            keep_columns=keep_columns,
+            mixed_precision=mixed_precision,
+            export_compressed=export_compressed,
         )
     )
     model.metadata["framework"] = "keras"

@@ -66,12 +66,23 @@ def load_table(data_uri: str, label_column: str) -> pd.DataFrame:
             df = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ValueError(f"data_uri {data_uri!r} is not a readable CSV file: {exc}") from exc
-    _validate(df, dataset_name(data_uri), label_column)
+    validate(df, dataset_name(data_uri), label_column)
     return df
 
 
-def _validate(df: pd.DataFrame, name: str, label_column: str) -> None:
-    """Raise ValueError if ``df`` cannot train a classifier on ``label_column``."""
+def validate(df: pd.DataFrame, name: str, label_column: str) -> None:
+    """Check that a table can train a classifier on ``label_column``.
+
+    Args:
+        df: The table.
+        name: How to name the table in error messages.
+        label_column: The label column.
+
+    Raises:
+        ValueError: If the label column is absent or has missing values, there
+            are no feature columns or fewer than ``MIN_ROWS`` rows, or the label
+            has a single class.
+    """
     columns = [str(c) for c in df.columns]
     if label_column not in df.columns:
         raise ValueError(

@@ -1,19 +1,26 @@
-"""Evaluate a trained model on its held-out test split, and gate on accuracy."""
+"""Evaluate a trained model on its held-out test split, and gate on accuracy.
+
+When training exported compressed TFLite copies of the model, each is evaluated
+on the same test rows too: size, accuracy and inference time per precision.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trainer import storage
+from trainer import precision, storage
 from trainer.data import encode_labels
 from trainer.train import load_keras
 
 MAX_ROC_POINTS = 50
+KERAS_NOTE = "Keras archive as trained: float32 weights plus optimizer state and config"
 
 
 class ModelQualityError(RuntimeError):
@@ -31,6 +38,8 @@ class EvaluationResult:
     classes: list[str]
     confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
     roc_curve: dict[str, list[float]] | None  # binary only: fpr, tpr, thresholds
+    # One dict per precision when compressed copies exist (see precision_variants()).
+    precision_variants: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as a JSON-ready dict."""
@@ -70,6 +79,88 @@ def downsample_roc(
     }
 
 
+def _probabilities(raw: np.ndarray, n_classes: int) -> np.ndarray:
+    """Turn model outputs (sigmoid column or softmax rows) into class probabilities."""
+    raw = np.asarray(raw, dtype=np.float64)
+    if n_classes == 2:
+        positive = raw.reshape(-1)
+        proba: np.ndarray = np.column_stack([1.0 - positive, positive])
+    else:
+        proba = raw / raw.sum(axis=1, keepdims=True)
+    return proba
+
+
+def _existing(training_output_dir: str, name: str) -> str | None:
+    """Return a local path of an optional artefact, or None if it does not exist."""
+    try:
+        return str(storage.fetch(storage.join_uri(training_output_dir, name)))
+    except FileNotFoundError:
+        return None
+
+
+def precision_variants(
+    training_output_dir: str,
+    keras_predict: Callable[[np.ndarray], np.ndarray],
+    keras_path: str,
+    features: np.ndarray,
+    y_true: np.ndarray,
+    n_classes: int,
+) -> list[dict[str, Any]]:
+    """Measure the float32 Keras model and every TFLite copy found next to it.
+
+    Args:
+        training_output_dir: The training ``output_dir``; the copies are the files
+            of :data:`trainer.precision.TFLITE_FILES` present there.
+        keras_predict: The Keras model's batch prediction function.
+        keras_path: The local path of ``model.keras``.
+        features: The preprocessed test rows.
+        y_true: The test labels as class indices.
+        n_classes: The number of classes.
+
+    Returns:
+        ``[]`` when there is no copy; else one dict per precision (Keras float32
+        first): ``precision``, ``format``, ``file``, ``size_bytes``, ``size_ratio``
+        (size over the float32 TFLite file's), ``accuracy``, ``accuracy_delta`` (vs
+        float32 Keras), ``agreement`` (share of predictions equal to float32
+        Keras's), ``inference_us_per_example`` (median of whole-test-set batches
+        divided by rows), ``runtime`` and ``note`` (how the copy was made).
+    """
+    found = {p: _existing(training_output_dir, f) for p, f in precision.TFLITE_FILES.items()}
+    paths = {p: path for p, path in found.items() if path is not None}
+    if not paths:
+        return []
+    keras_version = load_keras().__version__
+    rows = [("float32", "keras", keras_path, keras_predict, f"Keras {keras_version}")]
+    for name, path in paths.items():
+        predict, runtime = precision.tflite_predictor(Path(path), features.shape)
+        rows.append((name, "tflite", path, predict, runtime))
+    base_size = Path(paths["float32"]).stat().st_size if "float32" in paths else None
+    variants: list[dict[str, Any]] = []
+    reference: np.ndarray | None = None
+    for name, fmt, path, predict, runtime in rows:
+        raw, us_per_example = precision.time_inference(predict, features)
+        y_pred = _probabilities(raw, n_classes).argmax(axis=1)
+        reference = y_pred if reference is None else reference
+        size = Path(path).stat().st_size
+        accuracy = float(np.mean(y_pred == y_true))
+        variants.append(
+            {
+                "precision": name,
+                "format": fmt,
+                "file": Path(path).name,
+                "size_bytes": size,
+                "size_ratio": round(size / base_size, 4) if base_size else None,
+                "accuracy": accuracy,
+                "accuracy_delta": round(accuracy - variants[0]["accuracy"], 6) if variants else 0.0,
+                "agreement": float(np.mean(y_pred == reference)),
+                "inference_us_per_example": round(us_per_example, 3),
+                "runtime": runtime,
+                "note": KERAS_NOTE if fmt == "keras" else precision.TFLITE_METHODS[name],
+            }
+        )
+    return variants
+
+
 def evaluate_model(training_output_dir: str) -> EvaluationResult:
     """Evaluate the model that :func:`trainer.train.train` wrote to a directory.
 
@@ -79,7 +170,8 @@ def evaluate_model(training_output_dir: str) -> EvaluationResult:
             ``classes.json`` and ``run_record.json``.
 
     Returns:
-        Accuracy, AUC, log loss, confusion matrix and (binary) ROC curve.
+        Accuracy, AUC, log loss, confusion matrix, (binary) ROC curve and, when
+        the training exported compressed copies, their ``precision_variants``.
 
     Raises:
         FileNotFoundError: If an artefact is missing.
@@ -104,11 +196,7 @@ def evaluate_model(training_output_dir: str) -> EvaluationResult:
         raise ValueError(f"test.csv in {training_output_dir} has fewer than 2 classes; no AUC")
     features = np.asarray(preprocessor.transform(test.drop(columns=[label_column])), np.float32)
     raw = np.asarray(model.predict(features, verbose=0), dtype=np.float64)
-    if len(classes) == 2:
-        positive = raw.reshape(-1)
-        proba = np.column_stack([1.0 - positive, positive])
-    else:
-        proba = raw / raw.sum(axis=1, keepdims=True)
+    proba = _probabilities(raw, len(classes))
     y_pred = proba.argmax(axis=1)
     labels = list(range(len(classes)))
 
@@ -130,6 +218,14 @@ def evaluate_model(training_output_dir: str) -> EvaluationResult:
         classes=classes,
         confusion_matrix=[[int(v) for v in row] for row in matrix],
         roc_curve=roc,
+        precision_variants=precision_variants(
+            training_output_dir,
+            lambda batch: np.asarray(model.predict_on_batch(batch)),
+            path("model.keras"),
+            features,
+            y_true,
+            len(classes),
+        ),
     )
 
 

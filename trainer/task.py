@@ -45,6 +45,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--machine-type", default=defaults.machine_type)
     parser.add_argument("--accelerator-type", default=defaults.accelerator_type)
     parser.add_argument("--accelerator-count", type=int, default=defaults.accelerator_count)
+    levers = parser.add_argument_group("green levers (all off by default)")
+    levers.add_argument(
+        "--dedupe",
+        default=defaults.dedupe,
+        help="drop duplicate rows before the split: none, exact, or key:COLUMN (default: none)",
+    )
+    levers.add_argument(
+        "--keep-columns",
+        default=defaults.keep_columns,
+        help="comma-separated feature columns to keep; the label is always kept (default: all)",
+    )
+    levers.add_argument(
+        "--mixed-precision",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.mixed_precision,
+        help="train with Keras mixed_float16 when a GPU is present (default: off)",
+    )
+    levers.add_argument(
+        "--export-compressed",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.export_compressed,
+        help="also write float32, float16 and int8 TFLite copies of the model (default: off)",
+    )
     return parser
 
 
@@ -71,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             machine_type=args.machine_type,
             accelerator_type=args.accelerator_type,
             accelerator_count=args.accelerator_count,
+            dedupe=args.dedupe,
+            keep_columns=args.keep_columns,
+            mixed_precision=args.mixed_precision,
+            export_compressed=args.export_compressed,
         )
         result = train(config)
     except ValueError as exc:
@@ -85,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": record["duration_s"],
         "energy_kwh": record["energy"]["total_kwh"],
         "energy_method": record["energy"]["method"],
+        "rows": record["dataset"]["rows"],
+        "rows_removed": record["data_efficiency"]["rows_removed"],
+        "precision_note": record["precision"]["note"],
+        "compressed_export_s": (record["compressed_export"] or {}).get("seconds"),
     }
     print(json.dumps(summary), flush=True)
     return 0

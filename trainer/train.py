@@ -1,9 +1,12 @@
 """Train a small Keras classifier on a table and write the model and a run record.
 
-:func:`train` is a pure function of its :class:`TrainConfig`: it loads and splits
-the data, fits the preprocessing on the training split, trains an MLP with early
-stopping while measuring its energy, and writes everything to ``output_dir``.
-TensorFlow and Keras are imported inside the functions that need them.
+:func:`train` is a pure function of its :class:`TrainConfig`: it loads the data,
+applies the optional data-efficiency levers (:mod:`trainer.efficiency`), splits it,
+fits the preprocessing on the training split, trains an MLP with early stopping
+while measuring its energy (in mixed precision if asked and a GPU is present), and
+writes everything to ``output_dir``, with compressed TFLite copies if asked
+(:mod:`trainer.precision`). TensorFlow and Keras are imported inside the functions
+that need them.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from trainer import data, energy, storage
+from trainer import data, efficiency, energy, precision, storage
 
 SCHEMA_VERSION = 1
 EARLY_STOPPING_PATIENCE = 5
 HIDDEN_UNITS = (32, 16)
 HYPERPARAMETERS = ("epochs", "batch_size", "seed", "learning_rate")
+LEVERS = ("dedupe", "keep_columns", "mixed_precision", "export_compressed")
 
 
 def load_keras() -> ModuleType:
@@ -66,6 +70,10 @@ class TrainConfig:
     machine_type: str = "n1-standard-4"
     accelerator_type: str = ""
     accelerator_count: int = 0
+    dedupe: str = "none"
+    keep_columns: str = ""
+    mixed_precision: bool = False
+    export_compressed: bool = False
 
     def __post_init__(self) -> None:
         for name in ("label_column", "output_dir", "region", "machine_type"):
@@ -78,6 +86,11 @@ class TrainConfig:
         lr = self.learning_rate
         if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0.0 < lr <= 1.0:
             raise ValueError(f"learning_rate must be a number in (0, 1], got {lr!r}")
+        for name in ("mixed_precision", "export_compressed"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        efficiency.parse_dedupe(self.dedupe)
+        efficiency.parse_keep_columns(self.keep_columns)
         energy.machine_shape(self.machine_type)
         if self.accelerator_type:
             energy.gpu_watts(self.accelerator_type)
@@ -114,10 +127,11 @@ def _build_model(keras: ModuleType, n_inputs: int, n_classes: int, learning_rate
     binary = n_classes == 2
     layers = [keras.layers.Input(shape=(n_inputs,))]
     layers += [keras.layers.Dense(units, activation="relu") for units in HIDDEN_UNITS]
+    # The output layer stays float32 so that under mixed_float16 the loss is stable.
     if binary:
-        layers.append(keras.layers.Dense(1, activation="sigmoid"))
+        layers.append(keras.layers.Dense(1, activation="sigmoid", dtype="float32"))
     else:
-        layers.append(keras.layers.Dense(n_classes, activation="softmax"))
+        layers.append(keras.layers.Dense(n_classes, activation="softmax", dtype="float32"))
     model = keras.Sequential(layers)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -137,8 +151,9 @@ def train(config: TrainConfig) -> TrainResult:
     """Train a classifier as ``config`` says and write its artefacts to ``output_dir``.
 
     Writes ``model.keras``, ``preprocessor.joblib``, ``test.csv`` (raw held-out
-    rows with the label), ``classes.json``, ``training_metrics.json`` and
-    ``run_record.json``.
+    rows with the label, after the data-efficiency levers), ``classes.json``,
+    ``training_metrics.json`` and ``run_record.json``; with ``export_compressed``
+    also ``model_float32.tflite``, ``model_float16.tflite`` and ``model_int8.tflite``.
 
     Args:
         config: The validated run configuration.
@@ -147,14 +162,23 @@ def train(config: TrainConfig) -> TrainResult:
         The output directory, the training metrics and the run record.
 
     Raises:
-        ValueError: For unusable data (see :func:`trainer.data.load_table`) or
-            an unusable output directory.
+        ValueError: For unusable data (see :func:`trainer.data.load_table`), a
+            lever naming unknown columns (see
+            :func:`trainer.efficiency.apply_levers`), data left unusable by the
+            levers, or an unusable output directory.
     """
     import joblib
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    df = data.load_table(config.data_uri, config.label_column)
+    loaded = data.load_table(config.data_uri, config.label_column)
+    df, efficiency_record = efficiency.apply_levers(
+        loaded, config.label_column, config.dedupe, config.keep_columns
+    )
+    if efficiency_record["applied"]:
+        levers = f"dedupe={config.dedupe!r} and keep_columns={config.keep_columns!r}"
+        name = f"{data.dataset_name(config.data_uri)} after {levers}"
+        data.validate(df, name, config.label_column)
     out = storage.prepare_output_dir(config.output_dir)
     train_df, val_df, test_df = data.split(df, config.label_column, config.seed)
     classes = data.class_labels(df[config.label_column])
@@ -169,9 +193,12 @@ def train(config: TrainConfig) -> TrainResult:
     keras = load_keras()
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
-    with energy.measure_energy(
-        config.region, config.machine_type, config.accelerator_type, config.accelerator_count
-    ) as meter:
+    with (
+        precision.precision_policy(keras, config.mixed_precision) as precision_record,
+        energy.measure_energy(
+            config.region, config.machine_type, config.accelerator_type, config.accelerator_count
+        ) as meter,
+    ):
         model = _build_model(keras, x_train.shape[1], len(classes), config.learning_rate)
         history = model.fit(
             x_train,
@@ -208,6 +235,7 @@ def train(config: TrainConfig) -> TrainResult:
     test_df.to_csv(out / "test.csv", index=False)
     _write_json(out / "classes.json", classes)
     _write_json(out / "training_metrics.json", {**metrics, "history": per_epoch})
+    compressed = precision.export_tflite(model, out, x_train) if config.export_compressed else None
 
     import tensorflow as tf
 
@@ -240,6 +268,10 @@ def train(config: TrainConfig) -> TrainResult:
             "test_rows": len(test_df),
         },
         "hyperparameters": {k: v for k, v in asdict(config).items() if k in HYPERPARAMETERS},
+        "levers": {k: v for k, v in asdict(config).items() if k in LEVERS},
+        "data_efficiency": efficiency_record,
+        "precision": precision_record,
+        "compressed_export": compressed,
         "epochs_run": epochs_run,
         "metrics": metrics,
     }

@@ -147,7 +147,8 @@ def forecast_matrix(
     p24 = x[reference]
     m7 = mean7[reference]
     stacked = np.stack([p24, x[targets - 7 * d], m7, 0.5 * p24 + 0.5 * m7])
-    return np.take_along_axis(stacked, methods[None, :, None], axis=0)[0]
+    chosen: np.ndarray = np.take_along_axis(stacked, methods[None, :, None], axis=0)[0]
+    return chosen
 
 
 @dataclass(frozen=True)

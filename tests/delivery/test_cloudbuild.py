@@ -2,7 +2,6 @@
 and the compile, upload and submit steps' own commands run here offline (with --dry-run).
 """
 
-import argparse
 import json
 import re
 import shutil
@@ -10,8 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from carbon_aware.delivery_cli import register
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = (ROOT / "cloudbuild.yaml").read_text()
@@ -38,19 +35,9 @@ def substitute(value, overrides=None):
 
 
 def cli_main(argv, monkeypatch):
-    """carbon_aware.cli.main with the delivery commands registered (if cli.py does not yet)."""
+    """The console script's entry point, as the Cloud Build step calls it."""
     from carbon_aware import cli
 
-    original = cli.build_parser
-
-    def build():
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "submit" not in sub.choices:
-            register(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
     return cli.main(argv)
 
 
@@ -61,7 +48,9 @@ def step_argv(step_id, overrides=None):
 
 
 def test_steps_are_named_and_wait_for_what_they_need():
-    assert list(STEPS) == ["test", "build-image", "push-image", "compile", "upload", "submit"]
+    assert list(STEPS) == [
+        "test", "build-image", "push-image", "compile", "local-run", "upload", "submit",
+    ]  # fmt: skip
     seen = set()
     for step in BUILD["steps"]:
         for dependency in step["waitFor"]:
@@ -70,7 +59,8 @@ def test_steps_are_named_and_wait_for_what_they_need():
     assert STEPS["test"]["waitFor"] == ["-"] and STEPS["build-image"]["waitFor"] == ["-"]
     assert set(STEPS["push-image"]["waitFor"]) == {"test", "build-image"}
     assert STEPS["compile"]["waitFor"] == ["test"]
-    assert set(STEPS["upload"]["waitFor"]) == {"compile", "push-image"}
+    assert STEPS["local-run"]["waitFor"] == ["compile"]
+    assert set(STEPS["upload"]["waitFor"]) == {"local-run", "push-image"}
     assert STEPS["submit"]["waitFor"] == ["upload"]
 
 
@@ -147,3 +137,12 @@ def test_submit_step_is_off_by_default(workspace, monkeypatch, capsys):
     assert BUILD["substitutions"]["_SUBMIT"] == "false"
     _, out = run_steps(monkeypatch, capsys)
     assert "skipped" in out
+
+
+@pytest.mark.slow
+def test_local_run_step_executes_the_compiled_file_it_uploads(workspace, monkeypatch, capsys):
+    assert cli_main(step_argv("compile"), monkeypatch) == 0
+    argv = step_argv("local-run")
+    assert "--template=build/pipeline.yaml" in argv
+    assert cli_main(argv, monkeypatch) == 0, capsys.readouterr().err
+    assert (workspace / "build" / "local-run" / "footprint.json").is_file()

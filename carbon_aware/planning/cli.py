@@ -1,0 +1,165 @@
+"""The ``plan`` and ``backtest`` subcommands of ``carbon-aware``.
+
+Wire them in with ``register(sub)`` on the ``add_subparsers`` object. Handlers return an exit
+code; ``ValueError`` propagates so the main CLI prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from carbon_aware.planning.backtest import BacktestResult, run_backtest
+from carbon_aware.planning.constraints import Constraints
+from carbon_aware.planning.planner import FORECASTS, Plan, plan_job
+from carbon_aware.timeseries import load_intensity_csv
+
+
+def _names(text: str | None) -> list[str] | None:
+    """Split ``a,b,c`` into names (None when not given)."""
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ValueError(f"no names in {text!r}; give a comma-separated list")
+    return names
+
+
+def _prices(text: str | None) -> dict[str, float]:
+    """Parse ``region=price,region=price``."""
+    prices: dict[str, float] = {}
+    for item in _names(text) or []:
+        name, sep, value = item.partition("=")
+        try:
+            prices[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"bad price {item!r}; write REGION=PRICE_PER_HOUR")
+    return prices
+
+
+def _source(path: str) -> str:
+    return f"intensity CSV {Path(path).name}"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--intensity-csv",
+        required=True,
+        metavar="FILE",
+        help="long-format CSV (datetime,region,carbon_intensity; .gz ok)",
+    )
+    parser.add_argument("--duration-hours", type=float, required=True, help="job length")
+    parser.add_argument(
+        "--max-delay-hours", type=float, required=True, help="how long the start may wait (0: now)"
+    )
+    parser.add_argument(
+        "--forecast",
+        choices=FORECASTS,
+        default="oracle",
+        help="oracle: the file is the forecast; day-ahead: forecast from the file's history",
+    )
+    parser.add_argument("--baseline-region", help="run-now comparison (default: first region)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _plan(args: argparse.Namespace) -> int:
+    frame = load_intensity_csv(args.intensity_csv)
+    constraints = Constraints(
+        residency=args.residency,
+        accelerator_type=args.accelerator_type,
+        accelerator_count=args.accelerator_count,
+        max_carbon_intensity=args.max_carbon_intensity,
+        price_weight=args.price_weight,
+        prices=_prices(args.prices),
+    )
+    plan = plan_job(
+        frame,
+        _names(args.regions) or [],
+        args.duration_hours,
+        args.max_delay_hours,
+        constraints=constraints,
+        baseline_region=args.baseline_region,
+        forecast=args.forecast,
+        now=args.now,
+        data_source=_source(args.intensity_csv),
+    )
+    print(plan.to_json() if args.json else "\n".join(plan_lines(plan)))
+    return 0
+
+
+def plan_lines(plan: Plan) -> list[str]:
+    """Summarise a plan for the terminal."""
+    methods = ", ".join(f"{k}: {v}" for k, v in plan.forecast_methods.items())
+    lines = [
+        f"run in {plan.region} from {plan.start_utc} to {plan.end_utc} "
+        f"(delay {plan.delay_hours:g} h): expected {plan.expected_gco2e_per_kwh:.1f} gCO2e/kWh",
+        f"run now in {plan.baseline_region}: {plan.run_now_gco2e_per_kwh:.1f} gCO2e/kWh; "
+        f"expected saving {plan.expected_saving_pct:.1f}%",
+        f"forecast: {plan.forecast} ({methods})",
+        "ranking:",
+    ]
+    lines += [
+        f"  {o.rank}. {o.region} start {o.start_utc} mean {o.mean_gco2e_per_kwh:.1f}"
+        for o in plan.ranking
+    ]
+    lines += [f"excluded {e.region} ({e.constraint}): {e.reason}" for e in plan.exclusions]
+    lines += [f"note: {note}" for note in plan.notes]
+    return lines
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    frame = load_intensity_csv(args.intensity_csv)
+    result = run_backtest(
+        frame,
+        args.duration_hours,
+        args.max_delay_hours,
+        regions=_names(args.regions),
+        baseline_region=args.baseline_region,
+        forecast=args.forecast,
+        data_source=_source(args.intensity_csv),
+    )
+    print(result.to_json() if args.json else "\n".join(backtest_lines(result)))
+    return 0
+
+
+def backtest_lines(result: BacktestResult) -> list[str]:
+    """Summarise a back-test for the terminal."""
+    lines = [
+        f"{result.jobs} jobs of {result.duration_hours:g} h, max delay "
+        f"{result.max_delay_hours:g} h, forecast {result.forecast}, arrivals "
+        f"{result.first_arrival_utc} .. {result.last_arrival_utc}",
+        f"savings vs running now in {result.baseline_region}: {result.savings_pct:.2f}% "
+        f"({result.run_now_mean_gco2e_per_kwh:.1f} -> {result.planned_mean_gco2e_per_kwh:.1f} "
+        "gCO2e/kWh)",
+        "temporal-only savings per region:",
+    ]
+    lines += [f"  {name}: {pct:.2f}%" for name, pct in result.per_region.items()]
+    return lines
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``plan`` and ``backtest`` subcommands.
+
+    Args:
+        subparsers: The object returned by ``ArgumentParser.add_subparsers``.
+    """
+    plan = subparsers.add_parser("plan", help="choose where and when to run a job")
+    _common(plan)
+    plan.add_argument("--regions", required=True, help="candidates, comma-separated")
+    plan.add_argument("--residency", help="residency group the region must be in (eu, us, ...)")
+    plan.add_argument("--accelerator-type", help="Vertex AcceleratorType the region must offer")
+    plan.add_argument("--accelerator-count", type=int, default=1, help="accelerators per replica")
+    plan.add_argument("--max-carbon-intensity", type=float, help="gCO2e/kWh cap on the mean")
+    plan.add_argument(
+        "--price-weight", type=float, default=0.0, help="gCO2e/kWh worth one price unit per hour"
+    )
+    plan.add_argument("--prices", help="price per hour by region: REGION=PRICE,...")
+    plan.add_argument("--now", help="planning time, ISO 8601 UTC (default: see --forecast)")
+    plan.set_defaults(func=_plan)
+
+    backtest = subparsers.add_parser("backtest", help="measure what planning would have saved")
+    _common(backtest)
+    backtest.add_argument("--regions", help="candidates, comma-separated (default: every series)")
+    backtest.set_defaults(func=_backtest)

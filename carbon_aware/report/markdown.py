@@ -1,0 +1,238 @@
+"""The report as Markdown (the Vertex console renders Markdown artifacts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from carbon_aware.decision import RegionDecision
+from carbon_aware.footprint import Footprint
+from carbon_aware.history.bigquery import FootprintHistory
+from carbon_aware.report._text import fmt, pct
+
+SAVINGS_HEADER = [
+    "region",
+    "",
+    "PUE",
+    "gCO2e/kWh",
+    "figure",
+    "gCO2e for this run",
+    "% vs baseline",
+    "market-based gCO2e",
+]
+INTENSITY_HEADING = "## Grid intensity during the run"
+SAVINGS_HEADING = "## The same energy in every region"
+HISTORY_HEADING = "## Project history (Carbon Footprint export)"
+
+
+def _sources(decision: RegionDecision) -> list[str]:
+    return list(dict.fromkeys(item.source for item in decision.ranking))
+
+
+def savings_rows(footprint: Footprint, decision: RegionDecision) -> list[list[str]]:
+    """One row per region: marks, PUE, intensity, figure, gCO2e, % vs baseline, market-based."""
+    candidates = {item.region: item for item in decision.ranking}
+    rows = []
+    ordered = sorted(footprint.regions.values(), key=lambda r: (r.co2e_g, r.region))
+    for item in ordered:
+        marks = []
+        if item.region == footprint.region:
+            marks.append("chosen")
+        if item.region == footprint.baseline_region:
+            marks.append("baseline")
+        if item.region not in candidates:
+            marks.append("not a candidate")
+        ranked = candidates.get(item.region)
+        kind = ranked.kind if ranked else decision.baseline_kind
+        if item.intensity_method == "time-weighted":
+            kind = "time-weighted history"
+        vs_baseline = (
+            100.0 * (1 - item.co2e_g / footprint.baseline_co2e_g)
+            if footprint.baseline_co2e_g
+            else 0.0
+        )
+        rows.append(
+            [
+                item.region,
+                ", ".join(marks),
+                f"{item.pue:.2f}",
+                fmt(item.intensity_gco2e_per_kwh, 1),
+                kind,
+                fmt(item.co2e_g),
+                pct(vs_baseline),
+                fmt(item.market_based_co2e_g),
+            ]
+        )
+    return rows
+
+
+def _table(header: Sequence[str], align: str, rows: Sequence[Sequence[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        align,
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def history_lines(history: FootprintHistory | None) -> list[str]:
+    """The Markdown section on the project's recent Carbon Footprint export, if configured."""
+    if history is None:
+        return []
+    scope = f"project `{history.project_id}`" if history.project_id else "every project"
+    lines = [
+        HISTORY_HEADING,
+        "",
+        f"From `{history.table}`, {history.start_month} to {history.end_month}, {scope}; "
+        "kgCO2e as Google reports it (scopes 1, 2 and 3).",
+        "",
+    ]
+    months = [
+        [str(r["month"]), fmt(r["location_based_kgco2e"]), fmt(r["market_based_kgco2e"])]
+        for r in history.results.get("by_month", [])
+    ]
+    lines += _table(["month", "location-based kgCO2e", "market-based kgCO2e"], "|---|---:|---:|", months)
+    services = [
+        [str(r["service"]), fmt(r["location_based_kgco2e"]), fmt(r["market_based_kgco2e"])]
+        for r in history.results.get("by_service", [])[:5]
+    ]
+    if services:
+        lines += ["", "Top services:", ""]
+        lines += _table(["service", "location-based kgCO2e", "market-based kgCO2e"], "|---|---:|---:|", services)
+    return [*lines, ""]
+
+
+def render_markdown(
+    footprint: Footprint,
+    decision: RegionDecision,
+    evaluation: dict[str, Any],
+    *,
+    history: FootprintHistory | None = None,
+    notes: Sequence[str] = (),
+) -> str:
+    """Renders the report as Markdown.
+
+    Args:
+        footprint: The run's footprint record.
+        decision: choose-region's decision.
+        evaluation: Test-set metrics (at least ``accuracy``).
+        history: The project's Carbon Footprint export summary, when configured.
+        notes: Things the report could not include, and why.
+
+    Returns:
+        The Markdown text.
+    """
+    e, sci, emb, market = footprint.energy, footprint.sci, footprint.embodied, footprint.market_based
+    lines = [
+        "# Carbon footprint of this training run",
+        "",
+        f"**Trained in `{footprint.region}`** at {fmt(footprint.intensity_gco2e_per_kwh, 1)} "
+        f"gCO2e/kWh instead of the baseline `{footprint.baseline_region}` at "
+        f"{fmt(footprint.baseline_intensity_gco2e_per_kwh, 1)} gCO2e/kWh: "
+        f"**{fmt(footprint.co2e_g)} gCO2e** vs {fmt(footprint.baseline_co2e_g)} gCO2e, "
+        f"a saving of **{pct(footprint.savings_pct_vs_baseline)}%** "
+        f"({fmt(footprint.savings_g_vs_baseline)} g). "
+        f"SCI: **{fmt(sci.value)} {sci.unit}**.",
+        "",
+    ]
+    if footprint.fallback_regions:
+        lines += [
+            "> **Fallback data:** the provider could not serve "
+            f"{', '.join(footprint.fallback_regions)}; those figures are fallbacks.",
+            "",
+        ]
+    lines += [f"> **Note:** {note}" for note in notes] + ([""] if notes else [])
+    lines += [
+        "## Decision",
+        "",
+        f"- Intensity provider: `{decision.provider}`, fetched {decision.fetched_at_utc}",
+        f"- Figure used for the footprint: {footprint.intensity_source}",
+        "",
+        "| rank | region | zone | gCO2e/kWh | figure | for | source |",
+        "|---:|---|---|---:|---|---|---:|",
+    ]
+    sources = _sources(decision)
+    for item in decision.ranking:
+        kind = f"**{item.kind}**" if item.is_fallback else item.kind
+        lines.append(
+            f"| {item.rank} | {item.region} | {item.zone} | {fmt(item.gco2e_per_kwh, 1)} "
+            f"| {kind} | {item.datetime_utc} | [{sources.index(item.source) + 1}] |"
+        )
+    lines += [""] + [f"[{i + 1}] {source}" for i, source in enumerate(sources)]
+    window = footprint.intensity_window
+    lines += [
+        "",
+        INTENSITY_HEADING,
+        "",
+        f"- Run window: {window.get('start_utc', '?')} to {window.get('end_utc', '?')}",
+        f"- Method: `{footprint.intensity_method}`; {footprint.intensity_source}",
+        f"- Chosen region: {fmt(footprint.intensity_gco2e_per_kwh, 1)} gCO2e/kWh; baseline: "
+        f"{fmt(footprint.baseline_intensity_gco2e_per_kwh, 1)} gCO2e/kWh",
+        "",
+        "## Energy",
+        "",
+        "| component | kWh |",
+        "|---|---:|",
+        f"| CPU | {fmt(e.cpu_kwh, 6)} |",
+        f"| GPU | {fmt(e.gpu_kwh, 6)} |",
+        f"| RAM | {fmt(e.ram_kwh, 6)} |",
+        f"| IT total | {fmt(e.total_kwh, 6)} |",
+        f"| facility total (x PUE {footprint.pue:.2f}) | {fmt(footprint.facility_energy_kwh, 6)} |",
+        "",
+        f"Energy method: `{e.method}` ({e.method_detail}).",
+        "",
+        "## Emissions",
+        "",
+        "| component | gCO2e |",
+        "|---|---:|",
+        f"| operational, location-based (E x I) | {fmt(footprint.co2e_g)} |",
+        f"| operational, market-based view (x (1 - CFE {fmt(market['cfe_fraction'], 2)})) "
+        f"| {fmt(market['co2e_g'])} |",
+        f"| embodied share of the hardware (M) | {fmt(footprint.embodied_g)} |",
+        f"| total, location-based + embodied | {fmt(footprint.co2e_g + footprint.embodied_g)} |",
+        "",
+        SAVINGS_HEADING,
+        "",
+        "Every region gets this run's IT energy, its own PUE and its own grid intensity.",
+        "",
+        *_table(SAVINGS_HEADER, "|---|---|---:|---:|---|---:|---:|---:|", savings_rows(footprint, decision)),
+        "",
+        f"Market-based view: {fmt(market['co2e_g'])} gCO2e vs {fmt(market['baseline_co2e_g'])} "
+        f"gCO2e in the baseline, {pct(market['savings_pct_vs_baseline'])}% less.",
+        "",
+        "## Software Carbon Intensity (SCI)",
+        "",
+        f"SCI = (E x I + M) / R = ({fmt(sci.energy_kwh, 6)} kWh x "
+        f"{fmt(sci.intensity_gco2e_per_kwh, 1)} gCO2e/kWh + {fmt(sci.embodied_g)} gCO2e) / "
+        f"{fmt(sci.functional_unit_count)} = **{fmt(sci.value)} {sci.unit}**",
+        "",
+        f"- Functional unit R: `{sci.functional_unit}`, {sci.functional_unit_basis}.",
+        f"- E: facility energy (IT x PUE), kWh. I: {footprint.intensity_method} intensity, "
+        "gCO2e/kWh. M: embodied emissions, gCO2e.",
+        "",
+    ]
+    lines += history_lines(history)
+    run = footprint.run
+    lines += [
+        "## Model",
+        "",
+        f"- Test accuracy: {evaluation.get('accuracy', float('nan')):.4f}",
+        f"- Training window: {run.get('start_utc', '?')} to {run.get('end_utc', '?')} "
+        f"({fmt(float(run.get('duration_s', 0.0)), 1)} s)",
+        "",
+        "## Method and sources",
+        "",
+        "- Operational emissions = IT energy (kWh) x PUE x grid intensity (gCO2e/kWh).",
+        f"- PUE {footprint.pue:.2f} ({footprint.pue_kind}): {footprint.pue_source}.",
+        f"- Grid intensity: {footprint.intensity_source}.",
+        f"- Market-based view: {market['method']}",
+        f"- Embodied emissions ({emb.method}): {fmt(emb.host_kgco2e, 2)} kgCO2e host x "
+        f"({fmt(emb.duration_s, 1)} s / {emb.lifetime_years:g} years) x ({emb.vcpus} / "
+        f"{emb.host_vcpus} vCPUs) + {emb.gpu_count} GPU(s) x 150 kgCO2e x time share. "
+        f"{emb.source}.{' ' + emb.note + '.' if emb.note else ''}",
+        f"- SCI: {sci.method}.",
+        f"- Energy: {e.method} — {e.method_detail}.",
+        f"- Footprint record schema {footprint.schema_version}; units: energy kWh, intensity "
+        "gCO2e/kWh, emissions gCO2e (history kgCO2e).",
+        "",
+    ]
+    return "\n".join(lines)
