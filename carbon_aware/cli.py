@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     from carbon_aware.delivery_cli import register as register_delivery
 
     register_delivery(sub)
+
+    from carbon_aware.planning.cli import register as register_planning
+
+    register_planning(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,7 @@ from carbon_aware.regions import ANNUAL_DATA_YEAR, get_region
 FOOTPRINT_SCHEMA_VERSION = "1.1"
 
 # Google's trailing-twelve-month fleet-wide PUE for 2024 (google.com/about/datacenters/efficiency,
-# "Our data centers' efficiency", fleet-wide TTM PUE 1.09). Used for regions without a campus figure.
+# "Our data centers' efficiency", fleet-wide TTM PUE 1.09). For regions without a campus figure.
 GOOGLE_FLEET_PUE = 1.09
 GOOGLE_FLEET_PUE_SOURCE = (
     "Google data centers efficiency page: 2024 fleet-wide trailing twelve-month PUE 1.09"
@@ -199,7 +200,7 @@ def published_pues() -> dict[str, tuple[float, str]]:
 
 
 def resolve_pue(region: str, override: float = 0.0) -> PueFigure:
-    """The PUE for ``region``: ``override`` if non-zero, else the campus figure, else the fleet's."""
+    """The PUE for ``region``: ``override`` if non-zero, else its campus's, else the fleet's."""
     if override:
         if override < 1.0:
             raise ValueError(f"PUE must be >= 1.0, got {override!r}")
@@ -239,7 +240,7 @@ def time_weighted(
     if not points:
         return None
     end = max(end, start + timedelta(seconds=1))
-    gaps = sorted(b[0] - a[0] for a, b in zip(points, points[1:], strict=False))
+    gaps = sorted(b[0] - a[0] for a, b in itertools.pairwise(points))
     step = gaps[len(gaps) // 2] if gaps else timedelta(hours=1)
     weighted = covered = 0.0
     used = 0
@@ -277,9 +278,8 @@ def functional_units(
             f"{predictions_served} predictions the model is expected to serve / 1000 "
             "(training footprint amortised; inference energy not included)"
         )
-    raise ValueError(
-        f"functional_unit {functional_unit!r} is not allowed; allowed: {', '.join(FUNCTIONAL_UNITS)}"
-    )
+    allowed = ", ".join(FUNCTIONAL_UNITS)
+    raise ValueError(f"functional_unit {functional_unit!r} is not allowed; allowed: {allowed}")
 
 
 def _region_emissions(

@@ -1,4 +1,4 @@
-"""report-footprint: the run's emissions, the same energy elsewhere, and the saving."""
+"""report-footprint: the run's emissions, the same energy elsewhere, the saving and the SCI."""
 
 from kfp.dsl import HTML, Artifact, Input, Markdown, Metrics, Output
 
@@ -8,21 +8,31 @@ def report_footprint(
     run_record_json: str,
     evaluation_json: str,
     pue: float,
+    functional_unit: str,
+    predictions_served: int,
+    carbon_footprint_table: str,
+    project: str,
+    api_key_secret: str,
     report: Output[Markdown],
     report_html: Output[HTML],
     footprint_metrics: Output[Metrics],
     footprint: Output[Artifact],
 ):
-    """Computes energy x PUE x grid intensity for the run and every alternative region.
+    """Computes energy x PUE x grid intensity for the run and every alternative, plus SCI.
 
     Args:
         decision: choose-region's decision.
         run_record_json: train's run record with the measured energy.
         evaluation_json: evaluate's test metrics.
-        pue: Power usage effectiveness; 0 uses Google's published fleet PUE.
+        pue: Power usage effectiveness; 0 uses Google's published PUE per region.
+        functional_unit: SCI's R: training_run, 1k_training_examples or 1k_predictions.
+        predictions_served: Predictions counted for the 1k_predictions unit.
+        carbon_footprint_table: Carbon Footprint export table for the project trend; empty: off.
+        project: Google Cloud project whose export rows the trend shows (empty: all).
+        api_key_secret: Secret Manager version of the live provider's key, for its history.
         report: The report as Markdown (renders in the Vertex console).
-        report_html: The report as a standalone HTML page with the emissions chart.
-        footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline.
+        report_html: The report as a standalone HTML page with the charts.
+        footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci.
         footprint: ``footprint.json``, the versioned footprint record.
     """
     import json
@@ -30,18 +40,45 @@ def report_footprint(
     from carbon_aware.decision import RegionDecision
     from carbon_aware.footprint import compute_footprint
     from carbon_aware.report import render_html, render_markdown
+    from carbon_aware.report.inputs import (
+        ReportInputs,
+        fetch_intensity_series,
+        fetch_project_history,
+    )
 
     with open(decision.path, encoding="utf-8") as handle:
         chosen = RegionDecision.from_json(handle.read())
-    record = compute_footprint(chosen, json.loads(run_record_json), pue)
-    markdown_text = render_markdown(record, chosen, json.loads(evaluation_json))
+    regions = sorted({item.region for item in chosen.ranking} | {chosen.baseline_region})
+    inputs = ReportInputs()
+    fetch_intensity_series(chosen.provider, regions, api_key_secret, inputs)
+    fetch_project_history(carbon_footprint_table, project, 12, inputs)
+    record = compute_footprint(
+        chosen,
+        json.loads(run_record_json),
+        pue,
+        intensity_series=inputs.intensity_series,
+        functional_unit=functional_unit,
+        predictions_served=predictions_served,
+    )
+    markdown_text = render_markdown(
+        record, chosen, json.loads(evaluation_json), history=inputs.history, notes=inputs.notes
+    )
     with open(report.path, "w", encoding="utf-8") as handle:
         handle.write(markdown_text)
+    page = render_html(
+        record,
+        chosen,
+        markdown_text,
+        intensity_series=inputs.intensity_series,
+        history=inputs.history,
+    )
     with open(report_html.path, "w", encoding="utf-8") as handle:
-        handle.write(render_html(record, chosen, markdown_text))
+        handle.write(page)
     with open(footprint.path, "w", encoding="utf-8") as handle:
         handle.write(record.to_json())
     footprint_metrics.log_metric("energy_kwh", record.energy_kwh)
     footprint_metrics.log_metric("co2e_g", record.co2e_g)
     footprint_metrics.log_metric("savings_pct_vs_baseline", record.savings_pct_vs_baseline)
+    footprint_metrics.log_metric("sci", record.sci.value)
     footprint.metadata["schema_version"] = record.schema_version
+    footprint.metadata["sci_unit"] = record.sci.unit

@@ -94,6 +94,9 @@ def build_pipeline(image: str) -> GraphComponent:
         allow_fallback: bool = True,
         api_key_secret: str = "",
         pue: float = 0.0,
+        functional_unit: str = "training_run",
+        predictions_served: int = 1000000,
+        carbon_footprint_table: str = "",
     ) -> PipelineOutputs:
         """Carbon-aware training: fetch intensity, choose the region, train there, evaluate, report.
 
@@ -115,7 +118,13 @@ def build_pipeline(image: str) -> GraphComponent:
             allow_fallback: Use the static annual figure, labelled fallback, for a region the
                 live provider cannot serve; when false the run fails instead.
             api_key_secret: Secret Manager version name of the provider key (never the key).
-            pue: Power usage effectiveness; 0 uses Google's published fleet PUE.
+            pue: Power usage effectiveness; 0 uses Google's published PUE of each region's
+                campus (the fleet-wide figure where none is published).
+            functional_unit: SCI functional unit R: ``training_run``, ``1k_training_examples``
+                or ``1k_predictions``.
+            predictions_served: Predictions the model is expected to serve (``1k_predictions``).
+            carbon_footprint_table: Carbon Footprint BigQuery export table
+                (``project.dataset.table``) for the project's trend in the report; empty: off.
         """
         fetch = ops.fetch_intensity(
             candidate_regions=candidate_regions,
@@ -180,6 +189,11 @@ def build_pipeline(image: str) -> GraphComponent:
             run_record_json=run_record,
             evaluation_json=evaluation.outputs["evaluation_json"],
             pue=pue,
+            functional_unit=functional_unit,
+            predictions_served=predictions_served,
+            carbon_footprint_table=carbon_footprint_table,
+            project=project,
+            api_key_secret=api_key_secret,
         ).set_display_name("report-footprint")
         return PipelineOutputs(
             report=report.outputs["report"],

@@ -48,7 +48,7 @@ def make_client(project: str | None) -> Any:
     return bigquery.Client(project=project)
 
 
-def job_config(values: dict[str, object]) -> Any:
+def job_config(values: dict[str, date | str]) -> Any:
     """A ``QueryJobConfig`` carrying ``values`` as named scalar query parameters."""
     from google.cloud import bigquery
 

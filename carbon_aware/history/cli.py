@@ -45,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from carbon_aware.history.bigquery import fetch_history
     from carbon_aware.history.format import format_history
 
-    history = fetch_history(
-        args.table, args.months, args.project, job_project=args.job_project
-    )
+    history = fetch_history(args.table, args.months, args.project, job_project=args.job_project)
     if args.json:
         print(json.dumps(history.to_dict(), indent=2, default=str))
     else:

@@ -20,7 +20,7 @@ from datetime import date
 # project (optionally domain-scoped) . dataset . table
 TABLE_RE = re.compile(
     r"^(?:[a-z][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]"
-    r"\.[A-Za-z_][A-Za-z0-9_]{0,1023}\.[A-Za-z_][A-Za-z0-9_-]{0,1023}$"
+    r"\.[A-Za-z_][A-Za-z0-9_]{0,1023}\.[A-Za-z_][A-Za-z0-9_-]{0,1023}"
 )
 DEFAULT_MONTHS = 12
 _FILTER = """WHERE usage_month BETWEEN @start_month AND @end_month
@@ -29,39 +29,42 @@ _TOTALS = """SUM(carbon_footprint_total_kgCO2e.location_based) AS location_based
   SUM(carbon_footprint_total_kgCO2e.market_based) AS market_based_kgco2e"""
 
 
-def _grouped(key_expr: str, key: str, order: str) -> str:
+_SCOPES = """SUM(carbon_footprint_kgCO2e.scope1) AS scope1_kgco2e,
+  SUM(carbon_footprint_kgCO2e.scope2.location_based) AS scope2_location_based_kgco2e,
+  SUM(carbon_footprint_kgCO2e.scope2.market_based) AS scope2_market_based_kgco2e,
+  SUM(carbon_footprint_kgCO2e.scope3) AS scope3_kgco2e"""
+
+
+def _grouped(key_expr: str, key: str, order: str, totals: str = _TOTALS) -> str:
     return (
-        f"SELECT\n  {key_expr} AS {key},\n  {_TOTALS}\nFROM `{{table}}`\n{_FILTER}\n"
-        f"GROUP BY {key}\nORDER BY {order}"
+        f"SELECT\n  {key_expr} AS {key},\n  {totals}\nFROM `{{table}}`\n{_FILTER}\n"
+        f"GROUP BY 1\nORDER BY {order}"
     )
 
 
 QUERIES: dict[str, str] = {
-    "by_month": _grouped("FORMAT_DATE('%Y-%m', usage_month)", "month", "month"),
+    "by_month": _grouped("FORMAT_DATE('%Y-%m', usage_month)", "month", "1"),
     "by_service": _grouped(
         "COALESCE(service.description, '(no service)')",
         "service",
-        "location_based_kgco2e DESC, service",
+        "2 DESC, 1",
     ),
     "by_region": _grouped(
         "COALESCE(location.region, location.location, '(no region)')",
         "region",
-        "location_based_kgco2e DESC, region",
+        "2 DESC, 1",
     ),
     "by_project": _grouped(
-        "COALESCE(project.id, '(no project)')", "project_id", "location_based_kgco2e DESC, project_id"
+        "COALESCE(project.id, '(no project)')",
+        "project_id",
+        "2 DESC, 1",
     ),
-    "by_scope": f"""SELECT
-  FORMAT_DATE('%Y-%m', usage_month) AS month,
-  SUM(carbon_footprint_kgCO2e.scope1) AS scope1_kgco2e,
-  SUM(carbon_footprint_kgCO2e.scope2.location_based) AS scope2_location_based_kgco2e,
-  SUM(carbon_footprint_kgCO2e.scope2.market_based) AS scope2_market_based_kgco2e,
-  SUM(carbon_footprint_kgCO2e.scope3) AS scope3_kgco2e,
-  {_TOTALS}
-FROM `{{table}}`
-{_FILTER}
-GROUP BY month
-ORDER BY month""",
+    "by_scope": _grouped(
+        "FORMAT_DATE('%Y-%m', usage_month)",
+        "month",
+        "1",
+        totals=_SCOPES + ",\n  " + _TOTALS,
+    ),
 }
 TITLES = {
     "by_month": "Totals by month",
@@ -74,7 +77,7 @@ TITLES = {
 
 def validate_table(table: str) -> str:
     """Returns ``table`` if it is a ``project.dataset.table`` name, else raises ValueError."""
-    if not TABLE_RE.match(table):
+    if not TABLE_RE.fullmatch(table):
         raise ValueError(
             f"carbon footprint table {table!r} is not a BigQuery table name of the form "
             "project.dataset.table (e.g. my-project.carbon.carbon_footprint)"
@@ -110,6 +113,6 @@ def month_window(months: int, today: date) -> tuple[date, date]:
     return _shift_months(last, -(months - 1)), last
 
 
-def parameters(start_month: date, end_month: date, project_id: str = "") -> dict[str, object]:
+def parameters(start_month: date, end_month: date, project_id: str = "") -> dict[str, date | str]:
     """The named query parameters every history query takes."""
     return {"start_month": start_month, "end_month": end_month, "project_id": project_id}

@@ -216,6 +216,11 @@ def backtest_loop(
     )
 
 
+def _iso(ts: pd.Timestamp) -> str:
+    text: str = ts.isoformat()
+    return text.replace("+00:00", "Z")
+
+
 def _saving(planned: np.ndarray, now: np.ndarray) -> float:
     return round(float(100 * (1 - planned.sum() / now.sum())), 3)
 
@@ -322,8 +327,8 @@ def run_backtest(
         duration_hours=duration_hours,
         max_delay_hours=max_delay_hours,
         forecast=forecast,
-        first_arrival_utc=index[int(outcome.arrivals[0])].isoformat(),
-        last_arrival_utc=index[int(outcome.arrivals[-1])].isoformat(),
+        first_arrival_utc=_iso(index[int(outcome.arrivals[0])]),
+        last_arrival_utc=_iso(index[int(outcome.arrivals[-1])]),
         planned_mean_gco2e_per_kwh=round(float(outcome.planned.mean()), 3),
         run_now_mean_gco2e_per_kwh=round(float(outcome.run_now.mean()), 3),
         mean_delay_hours=round(float(outcome.offset.mean()) * step, 3),

@@ -27,7 +27,7 @@ METHODS = ("persistence_24h", "persistence_168h", "mean_7d", "blend_24h_7d")
 MAE_WINDOW_DAYS = 7
 HISTORY_DAYS = MAE_WINDOW_DAYS + 7
 MAX_HORIZON_DAYS = 7
-DECIMALS = 9
+DECIMALS = 6
 """Figures are compared after rounding to this many decimals, so float noise cannot break ties."""
 
 

@@ -42,13 +42,13 @@ def _table(lines: list[str]) -> str:
 
     right = [spec.endswith(":") for spec in cells(lines[1])]
     head = "".join(
-        f'<th{" class=num" if r else ""}>{_inline(c)}</th>'
+        f"<th{' class=num' if r else ''}>{_inline(c)}</th>"
         for c, r in zip(cells(lines[0]), right, strict=False)
     )
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td{" class=num" if r else ""}>{_inline(c)}</td>'
+            f"<td{' class=num' if r else ''}>{_inline(c)}</td>"
             for c, r in zip(cells(line), right, strict=False)
         )
         + "</tr>"
@@ -80,7 +80,9 @@ def markdown_to_html(text: str) -> str:
                 items = "".join(f"<li>{_inline(item[2:])}</li>" for item in group)
                 blocks.append(f"<ul>{items}</ul>")
             else:
-                blocks.append(f"<blockquote>{'<br>'.join(_inline(q[2:]) for q in group)}</blockquote>")
+                blocks.append(
+                    f"<blockquote>{'<br>'.join(_inline(q[2:]) for q in group)}</blockquote>"
+                )
             continue
         heading = re.match(r"^(#{1,3}) (.*)$", line)
         if heading:
@@ -145,7 +147,11 @@ def render_html(
         )
     body = _after(body, INTENSITY_HEADING, intensity)
     if history is not None and history.results.get("by_month"):
-        trend = _img("history-chart", "project kgCO2e by month", history_chart_png(history.results["by_month"]))
+        trend = _img(
+            "history-chart",
+            "project kgCO2e by month",
+            history_chart_png(history.results["by_month"]),
+        )
         body = _after(body, HISTORY_HEADING, trend)
     fallback = (
         '<p class="fallback">Fallback figures for: '

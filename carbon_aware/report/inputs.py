@@ -40,7 +40,7 @@ def fetch_intensity_series(
             inputs.notes.append(f"provider {provider_name} has no history series")
             return
         readings: list[IntensityReading] = history(list(regions))
-    except Exception as err:  # noqa: BLE001 - any failure leaves the decision's value in use
+    except Exception as err:  # any failure leaves the decision's value in use
         inputs.notes.append(f"intensity history from {provider_name} unavailable: {err}")
         return
     for reading in readings:
@@ -56,5 +56,5 @@ def fetch_project_history(table: str, project_id: str, months: int, inputs: Repo
 
     try:
         inputs.history = fetch_history(table, months, project_id)
-    except Exception as err:  # noqa: BLE001 - the report is still useful without the trend
+    except Exception as err:  # the report is still useful without the trend
         inputs.notes.append(f"Carbon Footprint export {table} could not be read: {err}")

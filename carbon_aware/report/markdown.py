@@ -90,14 +90,18 @@ def history_lines(history: FootprintHistory | None) -> list[str]:
         [str(r["month"]), fmt(r["location_based_kgco2e"]), fmt(r["market_based_kgco2e"])]
         for r in history.results.get("by_month", [])
     ]
-    lines += _table(["month", "location-based kgCO2e", "market-based kgCO2e"], "|---|---:|---:|", months)
+    lines += _table(
+        ["month", "location-based kgCO2e", "market-based kgCO2e"], "|---|---:|---:|", months
+    )
     services = [
         [str(r["service"]), fmt(r["location_based_kgco2e"]), fmt(r["market_based_kgco2e"])]
         for r in history.results.get("by_service", [])[:5]
     ]
     if services:
         lines += ["", "Top services:", ""]
-        lines += _table(["service", "location-based kgCO2e", "market-based kgCO2e"], "|---|---:|---:|", services)
+        lines += _table(
+            ["service", "location-based kgCO2e", "market-based kgCO2e"], "|---|---:|---:|", services
+        )
     return [*lines, ""]
 
 
@@ -121,7 +125,12 @@ def render_markdown(
     Returns:
         The Markdown text.
     """
-    e, sci, emb, market = footprint.energy, footprint.sci, footprint.embodied, footprint.market_based
+    e, sci, emb, market = (
+        footprint.energy,
+        footprint.sci,
+        footprint.embodied,
+        footprint.market_based,
+    )
     lines = [
         "# Carbon footprint of this training run",
         "",
@@ -194,7 +203,11 @@ def render_markdown(
         "",
         "Every region gets this run's IT energy, its own PUE and its own grid intensity.",
         "",
-        *_table(SAVINGS_HEADER, "|---|---|---:|---:|---|---:|---:|---:|", savings_rows(footprint, decision)),
+        *_table(
+            SAVINGS_HEADER,
+            "|---|---|---:|---:|---|---:|---:|---:|",
+            savings_rows(footprint, decision),
+        ),
         "",
         f"Market-based view: {fmt(market['co2e_g'])} gCO2e vs {fmt(market['baseline_co2e_g'])} "
         f"gCO2e in the baseline, {pct(market['savings_pct_vs_baseline'])}% less.",

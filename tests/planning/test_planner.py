@@ -95,7 +95,9 @@ def test_allowed_regions_constraint() -> None:
 
 def test_residency_constraint() -> None:
     data = gcp_frame("us-west1", "europe-west4")
-    plan = plan_job(data, ["us-west1", "europe-west4"], 1, 0, constraints=Constraints(residency="eu"))
+    plan = plan_job(
+        data, ["us-west1", "europe-west4"], 1, 0, constraints=Constraints(residency="eu")
+    )
     assert plan.region == "europe-west4"
     (exclusion,) = plan.exclusions
     assert (exclusion.region, exclusion.constraint) == ("us-west1", "residency")

@@ -79,3 +79,74 @@ def test_output_dir_defaults_to_aip_model_dir(monkeypatch: pytest.MonkeyPatch) -
     args = task.build_parser().parse_args([])
     assert args.output_dir == "gs://bucket/aip/model/"
     assert (args.label_column, args.epochs, args.region) == ("target", 20, "local")
+
+
+def test_lever_flags_default_off_and_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIP_MODEL_DIR", raising=False)
+    args = task.build_parser().parse_args(["--output-dir", "o"])
+    assert (args.dedupe, args.keep_columns) == ("none", "")
+    assert (args.mixed_precision, args.export_compressed) == (False, False)
+    args = task.build_parser().parse_args(
+        [
+            "--output-dir",
+            "o",
+            "--dedupe",
+            "key:id",
+            "--keep-columns",
+            "a,b",
+            "--mixed-precision",
+            "--export-compressed",
+        ]
+    )
+    assert (args.dedupe, args.keep_columns) == ("key:id", "a,b")
+    assert (args.mixed_precision, args.export_compressed) == (True, True)
+    args = task.build_parser().parse_args(["--output-dir", "o", "--no-export-compressed"])
+    assert args.export_compressed is False
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--dedupe", "rows"], "dedupe 'rows' is not understood"),
+        (["--keep-columns", "mean radius,nope"], "do not exist: ['nope']; available feature"),
+    ],
+)
+def test_bad_lever_values_exit_2_with_the_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    code = task.main(["--output-dir", str(tmp_path / "o"), *flags])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_lever_flags_reach_the_run_record_and_stdout_stays_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model"
+    flags = ["--dedupe", "exact", "--keep-columns", "mean radius,worst area,mean texture"]
+    flags += ["--mixed-precision", "--export-compressed", "--epochs", "1"]
+    code = task.main(["--output-dir", str(out), *flags])
+    captured = capfd.readouterr()
+    assert code == 0, captured.err
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 1  # converter and export chatter stays off stdout
+    summary = json.loads(lines[0])
+    assert summary["rows"] == 569 and summary["rows_removed"] == 0
+    assert summary["compressed_export_s"] > 0
+    record = json.loads((out / "run_record.json").read_text())
+    assert record["levers"] == {
+        "dedupe": "exact",
+        "keep_columns": "mean radius,worst area,mean texture",
+        "mixed_precision": True,
+        "export_compressed": True,
+    }
+    assert record["data_efficiency"]["after"]["columns"] == 4
+    assert record["dataset"]["feature_count"] == 3
+    assert sorted(p.name for p in out.glob("*.tflite")) == [
+        "model_float16.tflite",
+        "model_float32.tflite",
+        "model_int8.tflite",
+    ]
+    if not record["precision"]["gpu_count"]:
+        assert summary["precision_note"].startswith("mixed precision requested but no GPU")

@@ -82,6 +82,8 @@ def test_config_defaults() -> None:
     config = TrainConfig(data_uri="", label_column="target", output_dir="out")
     assert (config.epochs, config.batch_size, config.seed) == (20, 32, 42)
     assert (config.region, config.machine_type) == ("local", "n1-standard-4")
+    assert (config.dedupe, config.keep_columns) == ("none", "")
+    assert (config.mixed_precision, config.export_compressed) == (False, False)
 
 
 def test_bundled_run_writes_every_artefact(bundled_run: TrainResult) -> None:
@@ -127,6 +129,18 @@ def test_run_record_has_the_documented_fields(bundled_run: TrainResult) -> None:
         "test_rows": 86,
     }
     assert record["epochs_run"] == 3
+    assert record["levers"] == {
+        "dedupe": "none",
+        "keep_columns": "",
+        "mixed_precision": False,
+        "export_compressed": False,
+    }
+    efficiency = record["data_efficiency"]
+    assert efficiency["applied"] == [] and efficiency["rows_removed"] == 0
+    assert efficiency["before"] == efficiency["after"]
+    assert efficiency["before"]["rows"] == 569 and efficiency["before"]["columns"] == 31
+    assert record["precision"]["policy"] == "float32" and record["precision"]["note"] == ""
+    assert record["compressed_export"] is None
 
 
 def test_same_seed_gives_same_split_and_metrics(bundled_run: TrainResult, tmp_path: Path) -> None:

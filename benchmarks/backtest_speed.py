@@ -1,0 +1,75 @@
+"""Time the vectorised back-test against the plain-Python loop over arrivals x starts.
+
+Data: a year of hourly intensity for 123 synthetic zones, each one of the nine shipped EIA-930
+2022 series rolled by a seeded whole-hour shift, scaled and given seeded multiplicative noise.
+Job: 1 h, max delay 24 h, oracle forecast, baseline = zone 0.
+
+The loop runs on two evenly spaced subsets of arrivals; its time for every arrival is extrapolated
+linearly (fixed cost + per-arrival cost from the two runs). Its choices on the subsets are checked
+against the vectorised run. The last line is ``ratio: <loop / vectorised>``.
+
+Run: ``.venv/bin/python benchmarks/backtest_speed.py``
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from carbon_aware.planning.backtest import backtest_arrays, backtest_loop
+from carbon_aware.planning.planner import JobShape
+from carbon_aware.timeseries import load_shipped_eia930
+
+ZONES = 123
+SEED = 2022
+SUBSETS = (60, 180)
+
+
+def synthetic_zones() -> np.ndarray:
+    base = load_shipped_eia930().to_numpy(dtype=float).T  # (9, 8760)
+    rng = np.random.default_rng(SEED)
+    rows = []
+    for i in range(ZONES):
+        series = np.roll(base[i % len(base)], int(rng.integers(-12, 13)))
+        noise = rng.normal(1.0, 0.05, series.size)
+        rows.append(np.clip(series * rng.uniform(0.6, 1.4) * noise, 0.0, None))
+    return np.array(rows)
+
+
+def main() -> None:
+    actual = synthetic_zones()
+    shape = JobShape.from_hours(1, 24, 1.0)
+    rank = list(range(ZONES))
+    print(f"data: {ZONES} zones x {actual.shape[1]} hourly steps; job 1 h, max delay 24 h, oracle")
+
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        vec = backtest_arrays(actual, rank, actual[0], shape, "oracle", 24)
+        best = min(best, time.perf_counter() - start)
+    arrivals = len(vec.arrivals)
+    saving = 100 * (1 - vec.planned.sum() / vec.run_now.sum())
+    print(f"vectorised: {arrivals} arrivals in {best:.3f} s (best of 3); savings {saving:.2f}%")
+
+    timings = []
+    for count in SUBSETS:
+        subset = np.linspace(0, arrivals - 1, count).astype(int)
+        start = time.perf_counter()
+        loop = backtest_loop(actual, rank, actual[0], shape, "oracle", 24, arrivals=subset)
+        timings.append(time.perf_counter() - start)
+        assert (loop.region == vec.region[subset]).all()
+        assert (loop.offset == vec.offset[subset]).all()
+        print(f"loop: {count} arrivals in {timings[-1]:.3f} s (choices match the vectorised run)")
+    per_arrival = (timings[1] - timings[0]) / (SUBSETS[1] - SUBSETS[0])
+    fixed = max(timings[0] - per_arrival * SUBSETS[0], 0.0)
+    loop_total = fixed + per_arrival * arrivals
+    print(
+        f"loop extrapolated linearly to all {arrivals} arrivals: {loop_total:.1f} s "
+        f"({fixed:.2f} s fixed + {per_arrival * 1000:.2f} ms per arrival)"
+    )
+    print(f"ratio: {loop_total / best:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The plan and backtest subcommands, through a parser built with register()."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from carbon_aware.planning.cli import register
+from carbon_aware.timeseries import shipped_eia930_path
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    parser = argparse.ArgumentParser(prog="carbon-aware")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code = args.func(args)
+    return code, capsys.readouterr().out
+
+
+@pytest.fixture
+def gcp_csv(tmp_path: Path) -> Path:
+    lines = ["datetime,region,carbon_intensity"]
+    for hour in range(6):
+        lines.append(
+            f"2024-01-01T{hour:02d}:00:00Z,us-west1,{[300, 100, 100, 300, 300, 300][hour]}"
+        )
+        lines.append(f"2024-01-01T{hour:02d}:00:00Z,europe-west4,{50 + hour}")
+    path = tmp_path / "intensity.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+PLAN_KEYS = {
+    "region", "start_utc", "end_utc", "delay_hours", "duration_hours", "max_delay_hours",
+    "planned_at_utc", "expected_gco2e_per_kwh", "baseline_region", "run_now_gco2e_per_kwh",
+    "expected_saving_pct", "data_source", "forecast", "forecast_methods", "forecast_mae",
+    "constraints", "ranking", "exclusions", "notes", "schema_version",
+}  # fmt: skip
+BACKTEST_KEYS = {
+    "jobs", "savings_pct", "per_region", "regions", "baseline_region", "duration_hours",
+    "max_delay_hours", "forecast", "first_arrival_utc", "last_arrival_utc",
+    "planned_mean_gco2e_per_kwh", "run_now_mean_gco2e_per_kwh", "mean_delay_hours",
+    "chosen_share", "forecast_mae", "method_share", "data_source",
+}  # fmt: skip
+
+
+def test_plan_json_with_residency(gcp_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(
+        [
+            "plan",
+            "--intensity-csv",
+            str(gcp_csv),
+            "--regions",
+            "us-west1,europe-west4",
+            "--duration-hours",
+            "2",
+            "--max-delay-hours",
+            "3",
+            "--residency",
+            "us",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    plan = json.loads(out)
+    assert set(plan) == PLAN_KEYS
+    assert (plan["region"], plan["start_utc"], plan["expected_gco2e_per_kwh"]) == (
+        "us-west1",
+        "2024-01-01T01:00:00Z",
+        100.0,
+    )
+    assert plan["run_now_gco2e_per_kwh"] == 200.0
+    assert plan["exclusions"][0]["region"] == "europe-west4"
+    assert plan["exclusions"][0]["constraint"] == "residency"
+
+
+def test_plan_text_with_prices(gcp_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(
+        [
+            "plan",
+            "--intensity-csv",
+            str(gcp_csv),
+            "--regions",
+            "us-west1,europe-west4",
+            "--duration-hours",
+            "1",
+            "--max-delay-hours",
+            "0",
+            "--price-weight",
+            "10",
+            "--prices",
+            "us-west1=1,europe-west4=30",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert out.startswith("run in us-west1 from 2024-01-01T00:00:00Z")
+
+
+def test_plan_errors_propagate(gcp_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["plan", "--intensity-csv", str(gcp_csv), "--duration-hours", "1"]
+    with pytest.raises(ValueError, match="no candidate region satisfies"):
+        run([*base, "--max-delay-hours", "0", "--regions", "us-west1", "--residency", "eu"], capsys)
+    with pytest.raises(ValueError, match="REGION=PRICE"):
+        run([*base, "--max-delay-hours", "0", "--regions", "us-west1", "--prices", "x"], capsys)
+
+
+def test_backtest_json_on_shipped_data(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "backtest", "--intensity-csv", str(shipped_eia930_path()), "--regions", "CISO,BPAT",
+        "--baseline-region", "CISO", "--duration-hours", "1", "--max-delay-hours", "24", "--json",
+    ]  # fmt: skip
+    code, out = run(argv, capsys)
+    assert code == 0
+    result = json.loads(out)
+    assert set(result) == BACKTEST_KEYS
+    assert result["jobs"] == 8736
+    assert set(result["per_region"]) == {"CISO", "BPAT"}
+    assert result["savings_pct"] > result["per_region"]["CISO"] > 0
+
+
+def test_backtest_text_every_series(gcp_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["backtest", "--intensity-csv", str(gcp_csv), "--duration-hours", "1"]
+    code, out = run([*argv, "--max-delay-hours", "2"], capsys)
+    assert code == 0
+    assert "4 jobs of 1 h" in out
+    assert "europe-west4:" in out and "us-west1:" in out
