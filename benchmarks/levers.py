@@ -4,20 +4,23 @@ Run: .venv/bin/python benchmarks/levers.py [--repeats N] [--epochs N]
 
 Data: the bundled breast-cancer table with a clean 15 % held out first (the same holdout
 scores every run, so duplicates leaking into a run's own test split cannot flatter it).
-The other 85 % gets a ``record_id`` column and 50 columns of noise, and is written three
-times over (every row has two exact copies): 1449 rows x 82 columns.
+Every row gets a ``record_id`` (its row number in the bundled table) and 50 columns of
+noise; the 85 % not held out is written three times over (every row has two exact
+copies): 1449 rows x 82 columns.
 
 Each lever run is compared with the run without levers: rows and bytes trained on,
 training (fit) time and energy as the trainer measured them (CodeCarbon, else the CCF
 estimate), epochs, and accuracy on its own test split and on the common holdout.
 Then the cost of ``export_compressed`` on the bundled data (train and evaluate, with and
 without the TFLite copies), and what mixed precision does on this machine.
-Time and energy are medians over ``--repeats`` runs (same seed, so the same model).
+Time and energy are medians over ``--repeats`` runs (same seed, so the same model), taken
+round-robin over the settings so that a busy moment on the machine hits them all alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import tempfile
@@ -30,11 +33,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import joblib
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from trainer import data, precision
 from trainer.evaluate import evaluate_model
 from trainer.train import TrainConfig, train
 
+tf.get_logger().setLevel("ERROR")  # no retracing warnings from many small predict calls
 NOISE_COLUMNS = 50
 COPIES = 3
 SEED = 42
@@ -52,19 +57,16 @@ def make_data(workdir: Path) -> tuple[Path, pd.DataFrame, list[str]]:
     )
     rng = np.random.default_rng(SEED)
 
-    def junk(frame: pd.DataFrame, first_id: int) -> pd.DataFrame:
-        noise = rng.normal(size=(len(frame), NOISE_COLUMNS))
-        extra = pd.DataFrame(
-            noise, columns=[f"noise_{i:02d}" for i in range(NOISE_COLUMNS)], index=frame.index
-        )
-        extra.insert(0, "record_id", np.arange(first_id, first_id + len(frame)))
-        return pd.concat([frame, extra], axis=1)
-
-    noisy = junk(pd.DataFrame(rest), 0)
-    copies = pd.concat([noisy] * COPIES).sample(frac=1.0, random_state=SEED)
+    noise = rng.normal(size=(len(table), NOISE_COLUMNS))
+    extra = pd.DataFrame(
+        noise, columns=[f"noise_{i:02d}" for i in range(NOISE_COLUMNS)], index=table.index
+    )
+    extra.insert(0, "record_id", table.index.to_numpy())
+    noisy = pd.concat([table, extra], axis=1)
+    copies = pd.concat([noisy.loc[rest.index]] * COPIES).sample(frac=1.0, random_state=SEED)
     path = workdir / "duplicated_noisy.csv"
     copies.to_csv(path, index=False)
-    return path, junk(pd.DataFrame(holdout), 100_000), features
+    return path, noisy.loc[holdout.index], features
 
 
 def holdout_accuracy(model_dir: Path, holdout: pd.DataFrame) -> float:
@@ -79,35 +81,41 @@ def holdout_accuracy(model_dir: Path, holdout: pd.DataFrame) -> float:
     return float(np.mean((positive >= 0.5).astype(int) == holdout[LABEL].to_numpy()))
 
 
-def run(config: TrainConfig, repeats: int, holdout: pd.DataFrame | None) -> dict[str, Any]:
-    """Train ``repeats`` times; return sizes, median fit time/energy and accuracies."""
-    fits, energies, totals = [], [], []
-    record: dict[str, Any] = {}
+def run_all(configs: dict[str, TrainConfig], repeats: int) -> dict[str, dict[str, Any]]:
+    """Train and evaluate every config ``repeats`` times, round-robin; keep the last records."""
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in configs}
+    last: dict[str, tuple[dict[str, Any], Any]] = {}
     for _ in range(repeats):
-        record = train(config).run_record
-        fits.append(record["energy"]["duration_s"])
-        energies.append(record["energy"]["total_kwh"])
-        totals.append(record["duration_s"])
-    out = Path(config.output_dir)
-    started = time.perf_counter()
-    evaluation = evaluate_model(str(out))
-    after = record["data_efficiency"]["after"]
-    return {
-        "rows": after["rows"],
-        "columns": after["columns"],
-        "csv_bytes": after["csv_bytes"],
-        "memory_bytes": after["memory_bytes"],
-        "epochs": record["epochs_run"],
-        "fit_s": statistics.median(fits),
-        "energy_kwh": statistics.median(energies),
-        "total_s": statistics.median(totals),
-        "evaluate_s": time.perf_counter() - started,
-        "test_acc": evaluation.accuracy,
-        "holdout_acc": holdout_accuracy(out, holdout) if holdout is not None else float("nan"),
-        "energy_method": record["energy"]["method"],
-        "record": record,
-        "evaluation": evaluation,
-    }
+        for name, config in configs.items():
+            record = train(config).run_record
+            started = time.perf_counter()
+            evaluation = evaluate_model(config.output_dir)
+            seconds = time.perf_counter() - started
+            values = {
+                "fit_s": record["energy"]["duration_s"],
+                "energy_kwh": record["energy"]["total_kwh"],
+                "total_s": record["duration_s"],
+                "evaluate_s": seconds,
+            }
+            for key, value in values.items():
+                samples[name].setdefault(key, []).append(value)
+            last[name] = (record, evaluation)
+    results = {}
+    for name, (record, evaluation) in last.items():
+        after = record["data_efficiency"]["after"]
+        results[name] = {
+            "rows": after["rows"],
+            "columns": after["columns"],
+            "csv_bytes": after["csv_bytes"],
+            "memory_bytes": after["memory_bytes"],
+            "epochs": record["epochs_run"],
+            "test_acc": evaluation.accuracy,
+            "energy_method": record["energy"]["method"],
+            "record": record,
+            "evaluation": evaluation,
+            **{key: statistics.median(values) for key, values in samples[name].items()},
+        }
+    return results
 
 
 def ratio(value: float, base: float) -> str:
@@ -144,7 +152,7 @@ def print_levers(results: dict[str, dict[str, Any]]) -> None:
 
 def print_export_cost(plain: dict[str, Any], compressed: dict[str, Any]) -> None:
     block = compressed["record"]["compressed_export"]
-    print("\nexport_compressed on the bundled data (median train; one evaluate each):")
+    print("\nexport_compressed on the bundled data (medians):")
     print(f"  train total   off {plain['total_s']:.2f} s, on {compressed['total_s']:.2f} s")
     print(f"  export itself {block['seconds']:.2f} s ({block['converter']})")
     for name, info in block["files"].items():
@@ -160,7 +168,7 @@ def print_export_cost(plain: dict[str, Any], compressed: dict[str, Any]) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=1, help="training runs per setting")
+    parser.add_argument("--repeats", type=int, default=3, help="training runs per setting")
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="levers-") as tmp:
@@ -174,9 +182,8 @@ def main() -> None:
             "exact + keep_columns": {"dedupe": "exact", "keep_columns": ",".join(features)},
         }
         print(f"data: {csv.name}, holdout {len(holdout)} clean rows; repeats {args.repeats}\n")
-        results = {}
-        for name, levers in settings.items():
-            config = TrainConfig(
+        configs = {
+            name: TrainConfig(
                 data_uri=str(csv),
                 label_column=LABEL,
                 output_dir=str(workdir / name.replace(" ", "_").replace(":", "_")),
@@ -184,21 +191,34 @@ def main() -> None:
                 seed=SEED,
                 **levers,
             )
-            results[name] = run(config, args.repeats, holdout)
+            for name, levers in settings.items()
+        }
+        warm_up = TrainConfig(data_uri="", label_column=LABEL, output_dir=str(workdir / "warm"))
+        train(dataclasses.replace(warm_up, epochs=1))  # first-run costs (tracing) hit no setting
+        results = run_all(configs, args.repeats)
+        for name, config in configs.items():
+            results[name]["holdout_acc"] = holdout_accuracy(Path(config.output_dir), holdout)
         print_levers(results)
-        print(f"\nenergy method: {results['baseline']['energy_method']}")
-        exports = {}
-        for flag in (False, True):
-            config = TrainConfig(
-                data_uri="",
-                label_column=LABEL,
-                output_dir=str(workdir / f"bundled_export_{flag}"),
-                epochs=args.epochs,
-                seed=SEED,
-                export_compressed=flag,
-            )
-            exports[flag] = run(config, args.repeats, None)
-        print_export_cost(exports[False], exports[True])
+        print(
+            "\ntest acc: each run's own test split (with duplicates, copies of training rows"
+            " leak into it);\nholdout: the same clean rows for every run."
+            f"\nenergy method: {results['baseline']['energy_method']}"
+        )
+        exports = run_all(
+            {
+                str(flag): TrainConfig(
+                    data_uri="",
+                    label_column=LABEL,
+                    output_dir=str(workdir / f"bundled_export_{flag}"),
+                    epochs=args.epochs,
+                    seed=SEED,
+                    export_compressed=flag,
+                )
+                for flag in (False, True)
+            },
+            args.repeats,
+        )
+        print_export_cost(exports["False"], exports["True"])
         gpus = precision.gpu_count()
         print(
             f"\nmixed_precision: {gpus} GPU(s) visible; "

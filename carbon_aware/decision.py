@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from carbon_aware.intensity.base import IntensityKind, IntensitySnapshot
+from carbon_aware.planning.constraints import (
+    Constraints,
+    intensity_exclusion,
+    no_region_left,
+    static_exclusions,
+)
 from carbon_aware.regions import get_region
 
 DECISION_SCHEMA_VERSION = 1
@@ -41,6 +47,9 @@ class RegionDecision:
         fetched_at_utc: When the figures were fetched.
         ranking: Every candidate, lowest intensity first.
         fallback_regions: Regions whose figure is a fallback, not the provider's own.
+        constraints: The constraints applied (residency, accelerator, intensity cap).
+        exclusions: Candidates left out, each with the constraint and the reason.
+        notes: What could not be checked.
     """
 
     region: str
@@ -55,6 +64,9 @@ class RegionDecision:
     fetched_at_utc: str
     ranking: tuple[RankedRegion, ...]
     fallback_regions: tuple[str, ...]
+    constraints: dict[str, Any] = field(default_factory=dict)
+    exclusions: tuple[dict[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
     schema_version: int = DECISION_SCHEMA_VERSION
 
     def to_json(self) -> str:
@@ -67,6 +79,8 @@ class RegionDecision:
         data: dict[str, Any] = json.loads(text)
         data["ranking"] = tuple(RankedRegion(**item) for item in data["ranking"])
         data["fallback_regions"] = tuple(data["fallback_regions"])
+        data["exclusions"] = tuple(data.get("exclusions", ()))
+        data["notes"] = tuple(data.get("notes", ()))
         return cls(**data)
 
 
@@ -76,9 +90,12 @@ def _tie_break_annual(region: str) -> float:
 
 
 def choose_region(
-    snapshot: IntensitySnapshot, candidate_regions: list[str], baseline_region: str
+    snapshot: IntensitySnapshot,
+    candidate_regions: list[str],
+    baseline_region: str,
+    constraints: Constraints | None = None,
 ) -> RegionDecision:
-    """Picks the candidate with the lowest carbon intensity.
+    """Picks the candidate with the lowest carbon intensity that meets the constraints.
 
     Ties go to the lower annual average, then to the region name, so the same figures always give
     the same choice.
@@ -87,12 +104,14 @@ def choose_region(
         snapshot: Readings covering every candidate and the baseline region.
         candidate_regions: Regions the job may run in.
         baseline_region: The region savings are measured against.
+        constraints: Residency group, accelerator availability and intensity cap to respect.
 
     Returns:
-        The decision with the full ranking.
+        The decision with the ranking of the regions that qualify, and those left out.
 
     Raises:
-        ValueError: No candidates, or a region has no reading in the snapshot.
+        ValueError: No candidates, a region has no reading, or the constraints exclude every
+            candidate (the message names the constraints that emptied the list).
     """
     if not candidate_regions:
         raise ValueError("candidate_regions is empty; give at least one GCP region")
@@ -103,10 +122,17 @@ def choose_region(
             f"no carbon-intensity reading for {', '.join(sorted(set(missing)))}; "
             f"fetch-intensity returned: {', '.join(sorted(readings))}"
         )
-    ordered = sorted(
-        dict.fromkeys(candidate_regions),
-        key=lambda r: (readings[r].gco2e_per_kwh, _tie_break_annual(r), r),
-    )
+    rules = constraints or Constraints()
+    rules.validate()
+    kept, exclusions, notes = static_exclusions(list(dict.fromkeys(candidate_regions)), rules)
+    for region in list(kept):
+        capped = intensity_exclusion(region, readings[region].gco2e_per_kwh, rules)
+        if capped is not None:
+            kept.remove(region)
+            exclusions.append(capped)
+    if not kept:
+        raise no_region_left(exclusions, rules)
+    ordered = sorted(kept, key=lambda r: (readings[r].gco2e_per_kwh, _tie_break_annual(r), r))
     ranking = tuple(
         RankedRegion(
             rank=i + 1,
@@ -143,4 +169,7 @@ def choose_region(
         fallback_regions=tuple(
             r.region for r in snapshot.readings if r.kind == IntensityKind.FALLBACK
         ),
+        constraints=rules.describe(),
+        exclusions=tuple(asdict(item) for item in exclusions),
+        notes=tuple(notes),
     )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from carbon_aware.intensity.registry import PROVIDER_NAMES
-from carbon_aware.regions import validate_regions
+from carbon_aware.regions import RESIDENCY_GROUPS, validate_regions
 from carbon_aware.vertex import (
     normalise_accelerator,
     validate_bucket_template,
@@ -60,6 +60,18 @@ def _validate(values: Mapping[str, Any]) -> None:
         validate_regions(regions)
     if "baseline_region" in values:
         validate_regions([values["baseline_region"]])
+    if values.get("residency"):
+        _require(
+            values["residency"] in RESIDENCY_GROUPS,
+            f"residency {values['residency']!r} is not allowed; allowed: empty (any) or "
+            f"{', '.join(RESIDENCY_GROUPS)}",
+        )
+    if "max_carbon_intensity" in values:
+        cap = values["max_carbon_intensity"]
+        _require(
+            isinstance(cap, int | float) and 0 <= cap < 10_000,
+            f"max_carbon_intensity must be 0 (no cap) or a positive gCO2e/kWh, got {cap!r}",
+        )
     backend = values.get("backend")
     if backend is not None:
         _require(

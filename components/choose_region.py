@@ -9,6 +9,8 @@ def choose_region(
     intensity: Input[Artifact],
     candidate_regions: list,
     baseline_region: str,
+    residency: str,
+    max_carbon_intensity: float,
     backend: str,
     project: str,
     regional_bucket_template: str,
@@ -31,12 +33,17 @@ def choose_region(
     accelerator_type=str,
     accelerator_count=int,
 ):
-    """Checks the run's parameters, then picks the candidate region with the lowest intensity.
+    """Checks the run's parameters, then picks the lowest-intensity region meeting the constraints.
+
+    Constraints: the residency group, the accelerator being offered for Vertex AI training in the
+    region, and the intensity cap. Every region left out is listed in the decision with its reason.
 
     Args:
         intensity: fetch-intensity's snapshot.
         candidate_regions: GCP regions the training job may run in.
         baseline_region: The region savings are measured against.
+        residency: Residency group the region must be in (``eu``, ``us``, ...); empty = any.
+        max_carbon_intensity: Intensity cap in gCO2e/kWh; 0 = none.
         backend: ``vertex`` (custom job in the chosen region) or ``local`` (in-process).
         project: Google Cloud project for the Vertex custom job.
         regional_bucket_template: ``gs://`` bucket with a ``{region}`` placeholder.
@@ -62,12 +69,15 @@ def choose_region(
     from carbon_aware.decision import choose_region as decide
     from carbon_aware.intensity import IntensitySnapshot
     from carbon_aware.parameters import validate_run_parameters
+    from carbon_aware.planning.constraints import Constraints
     from carbon_aware.vertex import base_output_directory, normalise_accelerator
 
     validate_run_parameters(
         {
             "candidate_regions": candidate_regions,
             "baseline_region": baseline_region,
+            "residency": residency,
+            "max_carbon_intensity": max_carbon_intensity,
             "backend": backend,
             "project": project,
             "regional_bucket_template": regional_bucket_template,
@@ -83,7 +93,13 @@ def choose_region(
     )
     with open(intensity.path, encoding="utf-8") as handle:
         snapshot = IntensitySnapshot.from_json(handle.read())
-    chosen = decide(snapshot, candidate_regions, baseline_region)
+    constraints = Constraints(
+        residency=residency or None,
+        accelerator_type=accelerator_type or None,
+        accelerator_count=max(accelerator_count, 1),
+        max_carbon_intensity=max_carbon_intensity or None,
+    )
+    chosen = decide(snapshot, candidate_regions, baseline_region, constraints)
     with open(decision.path, "w", encoding="utf-8") as handle:
         handle.write(chosen.to_json())
     decision.metadata["region"] = chosen.region

@@ -79,6 +79,8 @@ def build_pipeline(image: str) -> GraphComponent:
     def carbon_aware_training(
         candidate_regions: list = DEFAULT_CANDIDATE_REGIONS,
         baseline_region: str = "us-central1",
+        residency: str = "",
+        max_carbon_intensity: float = 0.0,
         backend: str = "vertex",
         project: str = "",
         regional_bucket_template: str = "",
@@ -103,6 +105,8 @@ def build_pipeline(image: str) -> GraphComponent:
         Args:
             candidate_regions: GCP regions the training job may run in.
             baseline_region: The region savings are measured against.
+            residency: Keep the job in one residency group (``eu``, ``us``, ...); empty = any.
+            max_carbon_intensity: Leave out regions above this gCO2e/kWh; 0 = no cap.
             backend: ``vertex`` trains in a custom job in the chosen region; ``local`` in-process.
             project: Google Cloud project for the custom job (required for ``vertex``).
             regional_bucket_template: One bucket per region, e.g. ``gs://my-proj-carbon-{region}``.
@@ -139,6 +143,8 @@ def build_pipeline(image: str) -> GraphComponent:
             intensity=fetch.outputs["intensity"],
             candidate_regions=candidate_regions,
             baseline_region=baseline_region,
+            residency=residency,
+            max_carbon_intensity=max_carbon_intensity,
             backend=backend,
             project=project,
             regional_bucket_template=regional_bucket_template,

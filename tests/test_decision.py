@@ -73,3 +73,56 @@ def test_decision_json_round_trip():
     snap = make_snapshot({"us-central1": 400.0, "europe-west1": 120.0})
     decision = choose_region(snap, ["us-central1", "europe-west1"], "us-central1")
     assert RegionDecision.from_json(decision.to_json()) == decision
+
+
+def test_residency_leaves_out_non_eu_regions_with_the_reason():
+    from carbon_aware.planning.constraints import Constraints
+
+    snap = make_snapshot({"us-west1": 50.0, "europe-west1": 120.0, "europe-west2": 90.0})
+    decision = choose_region(
+        snap,
+        ["us-west1", "europe-west1", "europe-west2"],
+        "europe-west1",
+        Constraints(residency="eu"),
+    )
+    assert decision.region == "europe-west1"
+    reasons = {item["region"]: item["constraint"] for item in decision.exclusions}
+    # London is in Europe but not in the EU: GDPR-style residency keeps it out.
+    assert reasons == {"us-west1": "residency", "europe-west2": "residency"}
+    assert decision.constraints == {"residency": "eu"}
+
+
+def test_accelerator_must_be_offered_in_the_region():
+    from carbon_aware.planning.constraints import Constraints
+    from carbon_aware.regions import load_catalogue
+
+    catalogue = load_catalogue()
+    with_t4 = sorted(r for r, info in catalogue.items() if "NVIDIA_TESLA_T4" in info.accelerators)
+    without = sorted(
+        r for r, info in catalogue.items() if "NVIDIA_TESLA_T4" not in info.accelerators
+    )
+    snap = make_snapshot({without[0]: 1.0, with_t4[0]: 500.0})
+    decision = choose_region(
+        snap, [without[0], with_t4[0]], with_t4[0], Constraints(accelerator_type="NVIDIA_TESLA_T4")
+    )
+    assert decision.region == with_t4[0]
+    assert decision.exclusions[0]["constraint"] == "accelerator"
+
+
+def test_intensity_cap_and_an_emptied_list_name_the_constraints():
+    from carbon_aware.planning.constraints import Constraints
+
+    snap = make_snapshot({"us-central1": 400.0, "europe-west1": 120.0})
+    decision = choose_region(
+        snap, ["us-central1", "europe-west1"], "us-central1", Constraints(max_carbon_intensity=200)
+    )
+    assert [item["region"] for item in decision.exclusions] == ["us-central1"]
+    with pytest.raises(ValueError, match="no candidate region satisfies the constraints") as err:
+        choose_region(
+            snap,
+            ["us-central1", "europe-west1"],
+            "us-central1",
+            Constraints(residency="eu", max_carbon_intensity=100),
+        )
+    assert "residency='eu' excluded us-central1" in str(err.value)
+    assert "max_carbon_intensity=100" in str(err.value)

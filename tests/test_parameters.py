@@ -35,6 +35,8 @@ def test_good_parameters_pass():
         ({"label_column": " "}, "label_column"),
         ({"accelerator_type": "TPU_V9", "accelerator_count": 1}, "TPU_V9"),
         ({"backend": "vertex", "project": ""}, "project is empty"),
+        ({"residency": "gdpr"}, "residency 'gdpr' is not allowed; allowed: empty"),
+        ({"max_carbon_intensity": -5}, "max_carbon_intensity must be 0"),
         (
             {"backend": "vertex", "project": "p", "regional_bucket_template": "gs://b"},
             "no {region} placeholder",

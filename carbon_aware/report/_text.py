@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import math
+
+SIGNIFICANT = 3
+MAX_DECIMALS = 9
+
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    """Formats a number with thousands separators; tiny values in scientific notation."""
+    """Formats a number with at least ``digits`` decimals and three significant figures.
+
+    Small values keep their significant figures in plain notation (``0.000823``), so figures of
+    one table line up; below 1e-9 they switch to scientific notation.
+    """
     if value is None:
         return "n/a"
     if value == 0:
         return "0"
-    if abs(value) < 10 ** (-digits):
+    magnitude = abs(value)
+    if magnitude < 10**-MAX_DECIMALS:
         return f"{value:.2e}"
+    if magnitude < 1:
+        needed = -math.floor(math.log10(magnitude)) + SIGNIFICANT - 1
+        digits = min(max(digits, needed), MAX_DECIMALS)
     return f"{value:,.{digits}f}"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from carbon_aware.footprint import Footprint, parse_utc
@@ -14,6 +14,7 @@ from carbon_aware.report._text import fmt
 CHOSEN = "#1a7f37"
 BASELINE = "#cf222e"
 OTHER = "#8c959f"
+CONTEXT = timedelta(hours=6)  # shown either side of the run
 
 
 def _pyplot() -> Any:
@@ -80,8 +81,10 @@ def intensity_chart_png(
         if points:
             times: list[datetime] = [moment for moment, _ in points]
             ax.step(times, [v for _, v in points], where="post", color=colour, label=region)
-    ax.axvspan(parse_utc(start_utc), parse_utc(end_utc), color="#0969da", alpha=0.2)
-    ax.axvline(parse_utc(start_utc), color="#0969da", linewidth=1, label="training run")
+    start, end = parse_utc(start_utc), parse_utc(end_utc)
+    ax.axvspan(start, end, color="#0969da", alpha=0.2)
+    ax.axvline(start, color="#0969da", linewidth=1, label="training run")
+    ax.set_xlim(start - CONTEXT, end + CONTEXT)
     ax.set_ylabel("gCO2e/kWh")
     ax.set_ylim(bottom=0)
     ax.set_title("Grid carbon intensity around the training run")

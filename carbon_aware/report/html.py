@@ -22,6 +22,7 @@ table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
 td, th { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f6f8fa; }
+td:first-child { white-space: nowrap; }
 img { max-width: 100%; height: auto; display: block; margin: .8rem 0; }
 code { background: #f6f8fa; padding: 0 .25rem; border-radius: .25rem; }
 .headline { font-size: 1.15rem; background: #dafbe1; padding: 1rem; border-radius: .5rem; }

@@ -25,6 +25,10 @@ SAVINGS_HEADING = "## The same energy in every region"
 HISTORY_HEADING = "## Project history (Carbon Footprint export)"
 
 
+def _share(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{fraction:.0%}"
+
+
 def _sources(decision: RegionDecision) -> list[str]:
     return list(dict.fromkeys(item.source for item in decision.ranking))
 
@@ -82,7 +86,7 @@ def history_lines(history: FootprintHistory | None) -> list[str]:
     lines = [
         HISTORY_HEADING,
         "",
-        f"From `{history.table}`, {history.start_month} to {history.end_month}, {scope}; "
+        f"From `{history.table}`, {history.start_month[:7]} to {history.end_month[:7]}, {scope}; "
         "kgCO2e as Google reports it (scopes 1, 2 and 3).",
         "",
     ]
@@ -194,7 +198,7 @@ def render_markdown(
         "| component | gCO2e |",
         "|---|---:|",
         f"| operational, location-based (E x I) | {fmt(footprint.co2e_g)} |",
-        f"| operational, market-based view (x (1 - CFE {fmt(market['cfe_fraction'], 2)})) "
+        f"| operational, market-based view (x (1 - CFE {_share(market['cfe_fraction'])})) "
         f"| {fmt(market['co2e_g'])} |",
         f"| embodied share of the hardware (M) | {fmt(footprint.embodied_g)} |",
         f"| total, location-based + embodied | {fmt(footprint.co2e_g + footprint.embodied_g)} |",
