@@ -154,7 +154,12 @@ def print_export_cost(plain: dict[str, Any], compressed: dict[str, Any]) -> None
     block = compressed["record"]["compressed_export"]
     print("\nexport_compressed on the bundled data (medians):")
     print(f"  train total   off {plain['total_s']:.2f} s, on {compressed['total_s']:.2f} s")
-    print(f"  export itself {block['seconds']:.2f} s ({block['converter']})")
+    print(
+        f"  export itself {block['seconds']:.2f} s, {block['energy']['total_kwh'] * 1e3:.4f} Wh"
+        f" ({block['energy']['method']}); training fit {compressed['fit_s']:.2f} s,"
+        f" {compressed['energy_kwh'] * 1e3:.4f} Wh"
+    )
+    print(f"  converter     {block['converter']}")
     for name, info in block["files"].items():
         print(f"    {name:<8} convert {info['convert_s']:.2f} s -> {info['file']}")
     print(f"  evaluate      off {plain['evaluate_s']:.2f} s, on {compressed['evaluate_s']:.2f} s")

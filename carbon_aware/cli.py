@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     from carbon_aware.planning.cli import register as register_planning
 
     register_planning(sub)
+
+    from carbon_aware.history.cli import register as register_history
+
+    register_history(sub)
     return parser
 
 

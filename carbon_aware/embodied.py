@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 HOURS_PER_YEAR = 8760.0
 DEFAULT_LIFETIME_YEARS = 4.0
@@ -190,4 +191,18 @@ def embodied_emissions(
         lifetime_years=lifetime_years,
         source=CCF_SOURCE,
         note="; ".join(notes),
+    )
+
+
+def embodied_from_run_record(
+    run_record: dict[str, Any], lifetime_years: float = DEFAULT_LIFETIME_YEARS
+) -> Embodied:
+    """:func:`embodied_emissions` for the machine and duration in the trainer's run record."""
+    machine = run_record.get("machine", {})
+    return embodied_emissions(
+        str(machine.get("machine_type", "")),
+        str(machine.get("accelerator_type", "") or ""),
+        int(machine.get("accelerator_count", 0) or 0),
+        float(run_record.get("duration_s", 0.0)),
+        lifetime_years,
     )

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 
 from carbon_aware.decision import RegionDecision
-from carbon_aware.embodied import Embodied, embodied_emissions
+from carbon_aware.embodied import Embodied, embodied_from_run_record
 from carbon_aware.intensity.base import IntensityKind, IntensityReading
 from carbon_aware.intensity.watttime import GCO2E_PER_KWH_PER_LBS_PER_MWH
 from carbon_aware.regions import ANNUAL_DATA_YEAR, get_region
@@ -50,6 +50,12 @@ INTENSITY_UNIT_FACTORS: dict[str, float] = {
     "tCO2e/kWh": 1_000_000.0,
     "lbs/MWh": GCO2E_PER_KWH_PER_LBS_PER_MWH,
 }
+MARKET_BASED_METHOD = (
+    "approximation: location-based gCO2e x (1 - Google CFE), with Google's "
+    f"{ANNUAL_DATA_YEAR} hourly-matched carbon-free-energy fraction per region (as Cloud "
+    "Carbon Footprint's GCP_USE_CARBON_FREE_ENERGY_PERCENTAGE option). Not a GHG "
+    "Protocol scope 2 market-based figure: no contractual instruments are read."
+)
 _SERIES_KINDS = (IntensityKind.HISTORY, IntensityKind.LATEST, IntensityKind.FORECAST)
 
 
@@ -360,14 +366,7 @@ def compute_footprint(
         )
     else:
         source = f"{decision.source} ({decision.kind}, value used for the decision)"
-    machine = run_record.get("machine", {})
-    embodied = embodied_emissions(
-        str(machine.get("machine_type", "")),
-        str(machine.get("accelerator_type", "") or ""),
-        int(machine.get("accelerator_count", 0) or 0),
-        float(run_record.get("duration_s", 0.0)),
-        lifetime_years,
-    )
+    embodied = embodied_from_run_record(run_record, lifetime_years)
     facility_kwh = energy.total_kwh * chosen.pue
     sci = Sci(
         value=(chosen.co2e_g + embodied.embodied_g) / r_count,
@@ -390,12 +389,7 @@ def compute_footprint(
             if chosen.market_based_co2e_g is not None and base.market_based_co2e_g is not None
             else None
         ),
-        "method": (
-            "approximation: location-based gCO2e x (1 - Google CFE), with Google's "
-            f"{ANNUAL_DATA_YEAR} hourly-matched carbon-free-energy fraction per region (as Cloud "
-            "Carbon Footprint's GCP_USE_CARBON_FREE_ENERGY_PERCENTAGE option). Not a GHG "
-            "Protocol scope 2 market-based figure: no contractual instruments are read."
-        ),
+        "method": MARKET_BASED_METHOD,
     }
     run_keys = ("start_utc", "end_utc", "duration_s", "machine", "dataset", "epochs_run")
     return Footprint(

@@ -120,6 +120,8 @@ def summary_lines(result: LocalRunResult) -> list[str]:
         f"energy used:     {f['energy_kwh']:.6f} kWh IT ({f['energy']['method']}), PUE {f['pue']}",
         f"emissions:       {f['co2e_g']:.4f} gCO2e (baseline {f['baseline_co2e_g']:.4f} gCO2e)",
         f"saving:          {f['savings_pct_vs_baseline']:.1f}% vs baseline",
+        f"SCI:             {f['sci']['value']:.4g} {f['sci']['unit']} "
+        f"(embodied {f['embodied_g']:.4g} g)",
         f"report:          {result.report_md}",
         f"report (HTML):   {result.report_html}",
         f"footprint:       {result.footprint_json}",

@@ -112,6 +112,24 @@ def _validate(values: Mapping[str, Any]) -> None:
         from carbon_aware.intensity.secrets import validate_secret_name
 
         validate_secret_name(str(values["api_key_secret"]))
+    if "functional_unit" in values:
+        from carbon_aware.footprint import FUNCTIONAL_UNITS
+
+        _require(
+            values["functional_unit"] in FUNCTIONAL_UNITS,
+            f"functional_unit {values['functional_unit']!r} is not allowed; allowed: "
+            f"{', '.join(FUNCTIONAL_UNITS)}",
+        )
+    if "predictions_served" in values:
+        served = values["predictions_served"]
+        _require(
+            isinstance(served, int) and served > 0,
+            f"predictions_served must be a positive integer, got {served!r}",
+        )
+    if values.get("carbon_footprint_table"):
+        from carbon_aware.history.queries import validate_table
+
+        validate_table(str(values["carbon_footprint_table"]))
     if "machine_type" in values:
         validate_machine_type(values["machine_type"])
     if "accelerator_type" in values or "accelerator_count" in values:

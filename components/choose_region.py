@@ -22,6 +22,9 @@ def choose_region(
     min_accuracy: float,
     intensity_provider: str,
     pue: float,
+    functional_unit: str,
+    predictions_served: int,
+    carbon_footprint_table: str,
     run_id: str,
     decision: Output[Artifact],
 ) -> NamedTuple(
@@ -55,6 +58,9 @@ def choose_region(
         min_accuracy: Accuracy floor (checked here, used by evaluate).
         intensity_provider: Provider name (checked here).
         pue: Power usage effectiveness override (checked here, used by report-footprint).
+        functional_unit: SCI functional unit (checked here, used by report-footprint).
+        predictions_served: Predictions for the per-prediction SCI (checked here).
+        carbon_footprint_table: BigQuery Carbon Footprint export table (checked here).
         run_id: The pipeline job id, to keep each run's outputs apart.
         decision: JSON decision: chosen region, baseline, full ranking, sources, fallbacks.
 
@@ -89,6 +95,9 @@ def choose_region(
             "min_accuracy": min_accuracy,
             "intensity_provider": intensity_provider,
             "pue": pue,
+            "functional_unit": functional_unit,
+            "predictions_served": predictions_served,
+            "carbon_footprint_table": carbon_footprint_table,
         }
     )
     with open(intensity.path, encoding="utf-8") as handle:

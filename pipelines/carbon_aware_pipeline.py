@@ -156,6 +156,9 @@ def build_pipeline(image: str) -> GraphComponent:
             min_accuracy=min_accuracy,
             intensity_provider=intensity_provider,
             pue=pue,
+            functional_unit=functional_unit,
+            predictions_served=predictions_served,
+            carbon_footprint_table=carbon_footprint_table,
             run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         ).set_display_name("choose-region")
         region = choose.outputs["region"]

@@ -147,6 +147,18 @@ def _write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
+def _export_compressed(
+    config: TrainConfig, model: Any, out: Path, x_train: np.ndarray
+) -> dict[str, Any]:
+    """Write the TFLite copies, measuring the export's energy like the training's."""
+    with energy.measure_energy(
+        config.region, config.machine_type, config.accelerator_type, config.accelerator_count
+    ) as meter:
+        block = precision.export_tflite(model, out, x_train)
+    assert meter.result is not None
+    return {**block, "energy": meter.result.to_dict()}
+
+
 def train(config: TrainConfig) -> TrainResult:
     """Train a classifier as ``config`` says and write its artefacts to ``output_dir``.
 
@@ -235,7 +247,9 @@ def train(config: TrainConfig) -> TrainResult:
     test_df.to_csv(out / "test.csv", index=False)
     _write_json(out / "classes.json", classes)
     _write_json(out / "training_metrics.json", {**metrics, "history": per_epoch})
-    compressed = precision.export_tflite(model, out, x_train) if config.export_compressed else None
+    compressed = (
+        _export_compressed(config, model, out, x_train) if config.export_compressed else None
+    )
 
     import tensorflow as tf
 

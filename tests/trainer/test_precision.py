@@ -37,6 +37,8 @@ def test_export_writes_three_tflite_files_next_to_the_model(compressed_run: Trai
         assert 0 < info["convert_s"] <= block["seconds"]
     assert block["calibration_rows"] == precision.CALIBRATION_ROWS
     assert "TFLiteConverter" in block["converter"]
+    assert block["energy"]["total_kwh"] >= 0.0
+    assert block["energy"]["duration_s"] >= block["seconds"] - 0.01
     assert json.loads((out / "run_record.json").read_text())["compressed_export"] == block
 
 
