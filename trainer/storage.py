@@ -112,7 +112,7 @@ def _download(uri: str) -> Path:
     try:
         from google.api_core import exceptions as api_exceptions
         from google.auth import exceptions as auth_exceptions
-        from google.cloud import storage
+        import google.cloud.storage as storage
     except ImportError as exc:  # pragma: no cover - the dependency is declared
         raise StorageError(f"cannot read {uri}: google-cloud-storage is not installed") from exc
     bucket_name, obj = split_gcs_uri(uri)
