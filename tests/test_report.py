@@ -172,3 +172,27 @@ def test_footprint_json_validates_against_its_schema(unit):
     del broken["sci"]["unit"]
     with pytest.raises(AssertionError, match="missing unit"):
         check(broken, schema)
+
+
+def test_constraints_and_left_out_regions_are_reported():
+    from carbon_aware.decision import choose_region
+    from carbon_aware.footprint import compute_footprint
+    from carbon_aware.intensity import IntensityKind, IntensityReading, IntensitySnapshot
+    from carbon_aware.planning.constraints import Constraints
+    from carbon_aware.report import render_markdown
+
+    values = {"europe-west1": 100.0, "us-west1": 50.0, "us-central1": 400.0}
+    snap = IntensitySnapshot(
+        "test",
+        "2026-11-23T10:00:00Z",
+        tuple(
+            IntensityReading(r, "ZZ", v, "2026-11-23T10:00:00Z", "unit-test", IntensityKind.LATEST)
+            for r, v in values.items()
+        ),
+    )
+    decision = choose_region(
+        snap, ["europe-west1", "us-west1"], "us-central1", Constraints(residency="eu")
+    )
+    md = render_markdown(compute_footprint(decision, RUN_RECORD), decision, {"accuracy": 0.9})
+    assert "Constraints: residency=eu." in md
+    assert "| us-west1 | residency | residency group 'us', required 'eu' |" in md

@@ -109,6 +109,22 @@ def history_lines(history: FootprintHistory | None) -> list[str]:
     return [*lines, ""]
 
 
+def constraint_lines(decision: RegionDecision) -> list[str]:
+    """The constraints applied and every candidate they left out, with the reason."""
+    if not decision.constraints and not decision.exclusions:
+        return []
+    applied = ", ".join(f"{key}={value}" for key, value in decision.constraints.items())
+    lines = ["", f"Constraints: {applied or 'none'}."]
+    if decision.exclusions:
+        lines += ["", "| left out | constraint | reason |", "|---|---|---|"]
+        lines += [
+            f"| {item['region']} | {item['constraint']} | {item['reason']} |"
+            for item in decision.exclusions
+        ]
+    lines += [f"- {note}" for note in decision.notes]
+    return lines
+
+
 def render_markdown(
     footprint: Footprint,
     decision: RegionDecision,
@@ -171,6 +187,7 @@ def render_markdown(
             f"| {kind} | {item.datetime_utc} | [{sources.index(item.source) + 1}] |"
         )
     lines += [""] + [f"[{i + 1}] {source}" for i, source in enumerate(sources)]
+    lines += constraint_lines(decision)
     window = footprint.intensity_window
     lines += [
         "",
