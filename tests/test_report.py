@@ -175,21 +175,12 @@ def test_footprint_json_validates_against_its_schema(unit):
 
 
 def test_constraints_and_left_out_regions_are_reported():
-    from carbon_aware.decision import choose_region
-    from carbon_aware.footprint import compute_footprint
-    from carbon_aware.intensity import IntensityKind, IntensityReading, IntensitySnapshot
-    from carbon_aware.planning.constraints import Constraints
-    from carbon_aware.report import render_markdown
+    from test_decision import make_snapshot
 
-    values = {"europe-west1": 100.0, "us-west1": 50.0, "us-central1": 400.0}
-    snap = IntensitySnapshot(
-        "test",
-        "2026-11-23T10:00:00Z",
-        tuple(
-            IntensityReading(r, "ZZ", v, "2026-11-23T10:00:00Z", "unit-test", IntensityKind.LATEST)
-            for r, v in values.items()
-        ),
-    )
+    from carbon_aware.decision import choose_region
+    from carbon_aware.planning.constraints import Constraints
+
+    snap = make_snapshot({"europe-west1": 100.0, "us-west1": 50.0, "us-central1": 400.0})
     decision = choose_region(
         snap, ["europe-west1", "us-west1"], "us-central1", Constraints(residency="eu")
     )
