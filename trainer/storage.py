@@ -110,9 +110,9 @@ def fetch(uri: str) -> Path:
 def _download(uri: str) -> Path:
     """Download one Cloud Storage object into a fresh temporary directory."""
     try:
+        import google.cloud.storage as storage
         from google.api_core import exceptions as api_exceptions
         from google.auth import exceptions as auth_exceptions
-        import google.cloud.storage as storage
     except ImportError as exc:  # pragma: no cover - the dependency is declared
         raise StorageError(f"cannot read {uri}: google-cloud-storage is not installed") from exc
     bucket_name, obj = split_gcs_uri(uri)
