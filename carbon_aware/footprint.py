@@ -391,7 +391,18 @@ def compute_footprint(
         ),
         "method": MARKET_BASED_METHOD,
     }
-    run_keys = ("start_utc", "end_utc", "duration_s", "machine", "dataset", "epochs_run")
+    run_keys = (
+        "start_utc",
+        "end_utc",
+        "duration_s",
+        "machine",
+        "dataset",
+        "epochs_run",
+        "levers",
+        "data_efficiency",
+        "precision",
+        "compressed_export",
+    )
     return Footprint(
         region=decision.region,
         baseline_region=decision.baseline_region,

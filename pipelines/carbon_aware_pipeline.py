@@ -91,6 +91,10 @@ def build_pipeline(image: str) -> GraphComponent:
         seed: int = 42,
         data_uri: str = "",
         label_column: str = "target",
+        dedupe: str = "none",
+        keep_columns: str = "",
+        mixed_precision: bool = False,
+        export_compressed: bool = False,
         min_accuracy: float = 0.9,
         intensity_provider: str = "static",
         allow_fallback: bool = True,
@@ -117,6 +121,12 @@ def build_pipeline(image: str) -> GraphComponent:
             seed: Random seed for the data split and the weights.
             data_uri: CSV (local path or gs://); empty for the bundled scikit-learn dataset.
             label_column: Column holding the class label.
+            dedupe: Drop duplicate rows before training: ``none``, ``exact`` or ``key:COLUMN``.
+            keep_columns: Comma-separated feature columns to keep (the label is always kept);
+                empty keeps all.
+            mixed_precision: Train in ``mixed_float16`` when a GPU is present.
+            export_compressed: Also export TFLite float16 and int8 copies, evaluated on the
+                same test set.
             min_accuracy: Lowest acceptable test accuracy; the run fails below it.
             intensity_provider: Carbon-intensity provider (``static`` works offline).
             allow_fallback: Use the static annual figure, labelled fallback, for a region the
@@ -165,6 +175,10 @@ def build_pipeline(image: str) -> GraphComponent:
         train_args = {
             "data_uri": data_uri,
             "label_column": label_column,
+            "dedupe": dedupe,
+            "keep_columns": keep_columns,
+            "mixed_precision": mixed_precision,
+            "export_compressed": export_compressed,
             "epochs": epochs,
             "seed": seed,
             "region": region,

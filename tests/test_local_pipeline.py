@@ -81,3 +81,25 @@ def test_accuracy_below_min_accuracy_fails_the_run_at_evaluate(compiled_template
         )
     assert "is below min_accuracy 0.9999" in capfd.readouterr().out
     assert not (tmp_path / "report.md").exists()
+
+
+@pytest.mark.slow
+def test_green_levers_switched_on_are_measured_in_the_report(compiled_template, tmp_path):
+    result = run_local(
+        compiled_template,
+        tmp_path,
+        {
+            "candidate_regions": "europe-west1",
+            "dedupe": "exact",
+            "keep_columns": "mean radius,mean texture,worst radius,worst texture,worst area",
+            "export_compressed": "true",
+            "min_accuracy": "0.5",
+        },
+    )
+    run = result.footprint["run"]
+    assert run["data_efficiency"]["before"]["columns"] == 31
+    assert run["data_efficiency"]["after"]["columns"] == 6
+    assert set(run["compressed_export"]["files"]) == {"float32", "float16", "int8"}
+    report = result.report_md.read_text()
+    assert "## Green levers" in report and "| before | 569 | 31 |" in report
+    assert "| int8 | tflite |" in report

@@ -187,3 +187,39 @@ def test_constraints_and_left_out_regions_are_reported():
     md = render_markdown(compute_footprint(decision, RUN_RECORD), decision, {"accuracy": 0.9})
     assert "Constraints: residency=eu." in md
     assert "| us-west1 | residency | residency group 'us', required 'eu' |" in md
+
+
+def test_levers_section_shows_measured_data_efficiency_and_precision():
+    from carbon_aware.report.levers import lever_lines
+
+    run = {
+        "energy_kwh": 0.002,
+        "duration_s": 4.0,
+        "data_efficiency": {
+            "applied": ["dedupe exact: removed 966 rows"],
+            "before": {"rows": 1449, "columns": 82, "csv_bytes": 1778688, "memory_bytes": 973516},
+            "after": {"rows": 483, "columns": 82, "csv_bytes": 593510, "memory_bytes": 328397},
+        },
+    }
+    evaluation = {
+        "precision_variants": [
+            {"precision": "float32", "format": "tflite", "size_bytes": 8300, "size_ratio": 1.0,
+             "accuracy": 0.953, "inference_us_per_example": 0.17},
+            {"precision": "int8", "format": "tflite", "size_bytes": 5688, "size_ratio": 0.685,
+             "accuracy": 0.953, "inference_us_per_example": 0.2},
+        ]
+    }  # fmt: skip
+    text = "\n".join(lever_lines(run, evaluation, ["train"]))
+    assert "| before | 1449 | 82 | 1,737.0 | 950.7 |" in text
+    assert "| after | 483 | 82 |" in text
+    assert "| int8 | tflite | 5688 | 0.685 | 0.9530 |" in text
+    assert "Reused from the KFP cache this run: train" in text
+
+
+def test_reused_steps_are_those_stamped_before_this_runs_fetch():
+    from carbon_aware.report.levers import reused_steps
+
+    run = {"end_utc": "2026-11-20T10:00:00.000Z"}
+    evaluation = {"evaluated_at_utc": "2026-11-23T10:05:00.000000Z"}
+    assert reused_steps(run, evaluation, "2026-11-23T10:00:00Z") == ["train"]
+    assert reused_steps({}, {}, "2026-11-23T10:00:00Z") == []

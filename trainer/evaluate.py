@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class EvaluationResult:
     roc_curve: dict[str, list[float]] | None  # binary only: fpr, tpr, thresholds
     # One dict per precision when compressed copies exist (see precision_variants()).
     precision_variants: list[dict[str, Any]] = field(default_factory=list)
+    # When the evaluation ran: a report compares it with the run's start to spot cache reuse.
+    evaluated_at_utc: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as a JSON-ready dict."""
@@ -226,6 +229,7 @@ def evaluate_model(training_output_dir: str) -> EvaluationResult:
             y_true,
             len(classes),
         ),
+        evaluated_at_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     )
 
 

@@ -9,6 +9,7 @@ from carbon_aware.decision import RegionDecision
 from carbon_aware.footprint import Footprint
 from carbon_aware.history.bigquery import FootprintHistory
 from carbon_aware.report._text import fmt, pct
+from carbon_aware.report.levers import lever_lines, reused_steps
 
 SAVINGS_HEADER = [
     "region",
@@ -246,6 +247,8 @@ def render_markdown(
     ]
     lines += history_lines(history)
     run = footprint.run
+    reused = reused_steps(run, evaluation, decision.fetched_at_utc)
+    lines += lever_lines({**run, "energy_kwh": e.total_kwh}, evaluation, reused)
     lines += [
         "## Model",
         "",
