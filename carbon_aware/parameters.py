@@ -112,6 +112,13 @@ def _validate(values: Mapping[str, Any]) -> None:
         from carbon_aware.intensity.secrets import validate_secret_name
 
         validate_secret_name(str(values["api_key_secret"]))
+    if "dedupe" in values:
+        dedupe = str(values["dedupe"])
+        _require(
+            dedupe in ("", "none", "exact")
+            or (dedupe.startswith("key:") and bool(dedupe[4:].strip())),
+            f"dedupe {dedupe!r} is not allowed; allowed: none, exact, key:COLUMN",
+        )
     if "functional_unit" in values:
         from carbon_aware.footprint import FUNCTIONAL_UNITS
 

@@ -36,6 +36,10 @@ def test_good_parameters_pass():
         ({"accelerator_type": "TPU_V9", "accelerator_count": 1}, "TPU_V9"),
         ({"backend": "vertex", "project": ""}, "project is empty"),
         ({"residency": "gdpr"}, "residency 'gdpr' is not allowed; allowed: empty"),
+        ({"dedupe": "key:"}, "dedupe 'key:' is not allowed; allowed: none, exact, key:COLUMN"),
+        ({"functional_unit": "per_epoch"}, "functional_unit 'per_epoch' is not allowed"),
+        ({"predictions_served": 0}, "predictions_served must be a positive integer"),
+        ({"carbon_footprint_table": "x; DROP TABLE y"}, "is not a BigQuery table name"),
         ({"max_carbon_intensity": -5}, "max_carbon_intensity must be 0"),
         (
             {"backend": "vertex", "project": "p", "regional_bucket_template": "gs://b"},
