@@ -7,33 +7,23 @@ gCO2e; :func:`to_gco2e_per_kwh` is the one place other intensity units are conve
 
 from __future__ import annotations
 
-import csv
-import functools
-import io
-import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
-from importlib import resources
+from datetime import datetime
 from typing import Any
 
 from carbon_aware.decision import RegionDecision
 from carbon_aware.embodied import Embodied, embodied_from_run_record
-from carbon_aware.intensity.base import IntensityKind, IntensityReading
+from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.intensity.watttime import GCO2E_PER_KWH_PER_LBS_PER_MWH
+from carbon_aware.intensity_window import parse_utc, time_weighted
+from carbon_aware.pue import PueFigure, resolve_pue
 from carbon_aware.regions import ANNUAL_DATA_YEAR, get_region
 
 FOOTPRINT_SCHEMA_VERSION = "1.1"
 
-# Google's trailing-twelve-month fleet-wide PUE for 2024 (google.com/about/datacenters/efficiency,
-# "Our data centers' efficiency", fleet-wide TTM PUE 1.09). For regions without a campus figure.
-GOOGLE_FLEET_PUE = 1.09
-GOOGLE_FLEET_PUE_SOURCE = (
-    "Google data centers efficiency page: 2024 fleet-wide trailing twelve-month PUE 1.09"
-)
-PUE_FILE = "google_pue.csv"
 FUNCTIONAL_UNITS: tuple[str, ...] = ("training_run", "1k_training_examples", "1k_predictions")
 UNITS = {
     "energy": "kWh",
@@ -56,7 +46,6 @@ MARKET_BASED_METHOD = (
     "Carbon Footprint's GCP_USE_CARBON_FREE_ENERGY_PERCENTAGE option). Not a GHG "
     "Protocol scope 2 market-based figure: no contractual instruments are read."
 )
-_SERIES_KINDS = (IntensityKind.HISTORY, IntensityKind.LATEST, IntensityKind.FORECAST)
 
 
 def to_gco2e_per_kwh(value: float, unit: str) -> float:
@@ -88,15 +77,6 @@ class EnergyBreakdown:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"energy {name} must be a finite number >= 0 kWh, got {value!r}")
-
-
-@dataclass(frozen=True)
-class PueFigure:
-    """The PUE applied in one region and where it came from (kind: parameter|campus|fleet)."""
-
-    value: float
-    source: str
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -193,73 +173,6 @@ def emissions_g(energy_kwh: float, pue: float, gco2e_per_kwh: float) -> float:
     if pue < 1.0:
         raise ValueError(f"PUE must be >= 1.0, got {pue!r}")
     return energy_kwh * pue * gco2e_per_kwh
-
-
-@functools.cache
-def published_pues() -> dict[str, tuple[float, str]]:
-    """Google's published campus TTM PUE per region (``data/google_pue.csv``): value, campus."""
-    text = resources.files("carbon_aware").joinpath("data", PUE_FILE).read_text(encoding="utf-8")
-    return {
-        row["region"]: (float(row["ttm_pue"]), row["campus"])
-        for row in csv.DictReader(io.StringIO(text))
-    }
-
-
-def resolve_pue(region: str, override: float = 0.0) -> PueFigure:
-    """The PUE for ``region``: ``override`` if non-zero, else its campus's, else the fleet's."""
-    if override:
-        if override < 1.0:
-            raise ValueError(f"PUE must be >= 1.0, got {override!r}")
-        return PueFigure(override, "run parameter pue", "parameter")
-    published = published_pues().get(region)
-    if published is None:
-        return PueFigure(GOOGLE_FLEET_PUE, GOOGLE_FLEET_PUE_SOURCE, "published-fleet")
-    value, campus = published
-    source = f"Google published TTM PUE of the {campus} campus ({PUE_FILE})"
-    return PueFigure(value, source, "published-campus")
-
-
-def parse_utc(text: str) -> datetime:
-    """Parses an ISO 8601 UTC instant (``Z`` or offset); raises ValueError otherwise."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp {text!r} has no time zone")
-    return moment
-
-
-def time_weighted(
-    readings: Sequence[IntensityReading], start: datetime, end: datetime
-) -> tuple[float, float, int] | None:
-    """Time-weights a step series over [start, end].
-
-    Each reading holds from its timestamp until the next one (the last for the series' typical
-    step, 1 h when there is a single reading).
-
-    Returns:
-        (gCO2e/kWh, fraction of the window covered, readings used), or None with no overlap.
-    """
-    points = sorted(
-        (parse_utc(r.datetime_utc), r.gco2e_per_kwh)
-        for r in readings
-        if r.kind in _SERIES_KINDS and "T" in r.datetime_utc
-    )
-    if not points:
-        return None
-    end = max(end, start + timedelta(seconds=1))
-    gaps = sorted(b[0] - a[0] for a, b in itertools.pairwise(points))
-    step = gaps[len(gaps) // 2] if gaps else timedelta(hours=1)
-    weighted = covered = 0.0
-    used = 0
-    for index, (moment, value) in enumerate(points):
-        until = points[index + 1][0] if index + 1 < len(points) else moment + step
-        overlap = (min(end, until) - max(start, moment)).total_seconds()
-        if overlap > 0:
-            weighted += value * overlap
-            covered += overlap
-            used += 1
-    if covered <= 0:
-        return None
-    return weighted / covered, covered / (end - start).total_seconds(), used
 
 
 def functional_units(
