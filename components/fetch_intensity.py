@@ -9,6 +9,7 @@ def fetch_intensity(
     intensity_provider: str,
     allow_fallback: bool,
     api_key_secret: str,
+    intensity_csv: str,
     intensity: Output[Artifact],
 ):
     """Fetches the grid carbon intensity of each candidate region and of the baseline region.
@@ -21,13 +22,18 @@ def fetch_intensity(
             labelled ``fallback``; when false the step fails naming the region and the cause.
         api_key_secret: Secret Manager version name holding the provider's key (never the key);
             empty reads the key from the environment.
+        intensity_csv: ``csv`` provider: the intensity CSV (local path or gs:// URI).
         intensity: JSON snapshot, one labelled reading (value, unit, time, source, kind) per region.
     """
     from carbon_aware.intensity import fetch_snapshot
 
     regions = list(dict.fromkeys([*candidate_regions, baseline_region]))
     snapshot = fetch_snapshot(
-        intensity_provider, regions, allow_fallback=allow_fallback, api_key_secret=api_key_secret
+        intensity_provider,
+        regions,
+        allow_fallback=allow_fallback,
+        api_key_secret=api_key_secret,
+        csv_uri=intensity_csv,
     )
     with open(intensity.path, "w", encoding="utf-8") as handle:
         handle.write(snapshot.to_json())

@@ -99,6 +99,7 @@ def build_pipeline(image: str) -> GraphComponent:
         intensity_provider: str = "static",
         allow_fallback: bool = True,
         api_key_secret: str = "",
+        intensity_csv: str = "",
         pue: float = 0.0,
         functional_unit: str = "training_run",
         predictions_served: int = 1000000,
@@ -132,6 +133,7 @@ def build_pipeline(image: str) -> GraphComponent:
             allow_fallback: Use the static annual figure, labelled fallback, for a region the
                 live provider cannot serve; when false the run fails instead.
             api_key_secret: Secret Manager version name of the provider key (never the key).
+            intensity_csv: For ``intensity_provider=csv``: the intensity CSV (path or gs://).
             pue: Power usage effectiveness; 0 uses Google's published PUE of each region's
                 campus (the fleet-wide figure where none is published).
             functional_unit: SCI functional unit R: ``training_run``, ``1k_training_examples``
@@ -146,6 +148,7 @@ def build_pipeline(image: str) -> GraphComponent:
             intensity_provider=intensity_provider,
             allow_fallback=allow_fallback,
             api_key_secret=api_key_secret,
+            intensity_csv=intensity_csv,
         ).set_display_name("fetch-intensity")
         # Live intensity must never be served from the cache.
         fetch.set_caching_options(False)

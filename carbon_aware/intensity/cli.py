@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="Secret Manager version holding the key (default: environment variables)",
     )
     cmd.add_argument(
+        "--intensity-csv",
+        default="",
+        metavar="FILE",
+        help="--provider csv: CSV with columns datetime, region, carbon_intensity",
+    )
+    cmd.add_argument(
         "--cache-dir", default="", help=f"cache responses here (default: ${CACHE_DIR_ENV}; off)"
     )
     cmd.set_defaults(func=run)
@@ -67,12 +73,13 @@ def run(args: argparse.Namespace) -> int:
         allow_fallback=not args.no_fallback,
         api_key_secret=args.api_key_secret,
         client=client,
+        csv_uri=args.intensity_csv,
     )
     fetch: Callable[[list[str]], list[IntensityReading]] | None = getattr(provider, mode, None)
     if fetch is None:
         raise ValueError(
             f"provider {args.provider!r} has no {mode} series; "
-            "use --provider electricitymaps or watttime"
+            "use --provider electricitymaps, watttime or csv"
         )
     try:
         readings = fetch(regions)

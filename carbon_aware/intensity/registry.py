@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from carbon_aware.intensity.base import CarbonIntensityProvider, IntensitySnapshot
 from carbon_aware.intensity.cache import DiskCache
+from carbon_aware.intensity.csv_series import CsvSeriesProvider
 from carbon_aware.intensity.electricitymaps import ElectricityMapsProvider
 from carbon_aware.intensity.http import JsonHttpClient
 from carbon_aware.intensity.static import StaticAnnualProvider
@@ -15,13 +16,19 @@ from carbon_aware.regions import validate_regions
 
 
 def _static(
-    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None
+    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None, csv_uri: str
 ) -> StaticAnnualProvider:
     return StaticAnnualProvider()
 
 
+def _csv(
+    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None, csv_uri: str
+) -> CsvSeriesProvider:
+    return CsvSeriesProvider(csv_uri)
+
+
 def _electricitymaps(
-    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None
+    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None, csv_uri: str
 ) -> ElectricityMapsProvider:
     return ElectricityMapsProvider(
         api_key_secret=api_key_secret, allow_fallback=allow_fallback, client=client
@@ -29,7 +36,7 @@ def _electricitymaps(
 
 
 def _watttime(
-    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None
+    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None, csv_uri: str
 ) -> WattTimeProvider:
     return WattTimeProvider(
         credentials_secret=api_key_secret, allow_fallback=allow_fallback, client=client
@@ -38,6 +45,7 @@ def _watttime(
 
 _FACTORIES: dict[str, Callable[..., CarbonIntensityProvider]] = {
     "static": _static,
+    "csv": _csv,
     "electricitymaps": _electricitymaps,
     "watttime": _watttime,
 }
@@ -50,6 +58,7 @@ def get_provider(
     allow_fallback: bool = True,
     api_key_secret: str = "",
     client: JsonHttpClient | None = None,
+    csv_uri: str = "",
 ) -> CarbonIntensityProvider:
     """Returns the provider called ``name``.
 
@@ -60,6 +69,7 @@ def get_provider(
         api_key_secret: Live providers: Secret Manager version name of the key (Electricity Maps)
             or credentials (WattTime); empty means the environment variables.
         client: Live providers: HTTP client to use (timeouts, retries, cache).
+        csv_uri: ``csv`` provider: the intensity CSV (local path or gs:// URI).
 
     Raises:
         ValueError: ``name`` is not a known provider; the message lists the known ones.
@@ -70,7 +80,9 @@ def get_provider(
         raise ValueError(
             f"unknown intensity_provider {name!r}; allowed: {', '.join(PROVIDER_NAMES)}"
         ) from None
-    return factory(allow_fallback=allow_fallback, api_key_secret=api_key_secret, client=client)
+    return factory(
+        allow_fallback=allow_fallback, api_key_secret=api_key_secret, client=client, csv_uri=csv_uri
+    )
 
 
 def fetch_snapshot(
@@ -81,6 +93,7 @@ def fetch_snapshot(
     allow_fallback: bool = True,
     api_key_secret: str = "",
     client: JsonHttpClient | None = None,
+    csv_uri: str = "",
 ) -> IntensitySnapshot:
     """Fetches one reading per region from the named provider.
 
@@ -91,6 +104,7 @@ def fetch_snapshot(
         allow_fallback: See :func:`get_provider`.
         api_key_secret: See :func:`get_provider`.
         client: See :func:`get_provider`.
+        csv_uri: See :func:`get_provider`.
 
     Returns:
         The snapshot handed to choose-region.
@@ -101,7 +115,11 @@ def fetch_snapshot(
     """
     checked = validate_regions(regions)
     provider = get_provider(
-        provider_name, allow_fallback=allow_fallback, api_key_secret=api_key_secret, client=client
+        provider_name,
+        allow_fallback=allow_fallback,
+        api_key_secret=api_key_secret,
+        client=client,
+        csv_uri=csv_uri,
     )
     readings = tuple(provider.latest(checked))
     fetched_at = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")

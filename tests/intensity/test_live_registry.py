@@ -9,7 +9,7 @@ from carbon_aware.intensity.watttime import WattTimeProvider
 
 
 def test_provider_names():
-    assert PROVIDER_NAMES == ("electricitymaps", "static", "watttime")
+    assert PROVIDER_NAMES == ("csv", "electricitymaps", "static", "watttime")
     assert isinstance(get_provider("electricitymaps"), ElectricityMapsProvider)
     assert isinstance(get_provider("watttime", allow_fallback=False), WattTimeProvider)
     assert get_provider("watttime", allow_fallback=False).allow_fallback is False
