@@ -84,6 +84,12 @@ def _validate(values: Mapping[str, Any]) -> None:
             provider in PROVIDER_NAMES,
             f"intensity_provider {provider!r} is not allowed; allowed: {', '.join(PROVIDER_NAMES)}",
         )
+    if values.get("intensity_provider") == "csv":
+        _require(
+            bool(str(values.get("intensity_csv", "")).strip()),
+            "intensity_provider 'csv' needs intensity_csv: a path or gs:// URI of a CSV with "
+            "columns datetime, region, carbon_intensity",
+        )
     if "epochs" in values:
         epochs = values["epochs"]
         low, high = EPOCHS_RANGE

@@ -36,6 +36,7 @@ def test_good_parameters_pass():
         ({"accelerator_type": "TPU_V9", "accelerator_count": 1}, "TPU_V9"),
         ({"backend": "vertex", "project": ""}, "project is empty"),
         ({"residency": "gdpr"}, "residency 'gdpr' is not allowed; allowed: empty"),
+        ({"intensity_provider": "csv"}, "intensity_provider 'csv' needs intensity_csv"),
         ({"dedupe": "key:"}, "dedupe 'key:' is not allowed; allowed: none, exact, key:COLUMN"),
         ({"functional_unit": "per_epoch"}, "functional_unit 'per_epoch' is not allowed"),
         ({"predictions_served": 0}, "predictions_served must be a positive integer"),
