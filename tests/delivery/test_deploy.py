@@ -1,6 +1,5 @@
 """carbon-aware setup: the printed gcloud script, checked offline (it never runs anything)."""
 
-import argparse
 import json
 import re
 import subprocess
@@ -8,7 +7,6 @@ import subprocess
 import pytest
 
 from carbon_aware import deploy
-from carbon_aware.delivery_cli import register
 from carbon_aware.vertex import base_output_directory
 
 REGIONS = ["europe-north1", "europe-west1", "us-central1"]
@@ -24,19 +22,9 @@ ARGS = [
 
 
 def cli_main(argv, monkeypatch):
-    """carbon_aware.cli.main with the delivery commands registered (if cli.py does not yet)."""
+    """The ``carbon-aware`` console script's entry point."""
     from carbon_aware import cli
 
-    original = cli.build_parser
-
-    def build():
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "setup" not in sub.choices:
-            register(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
     return cli.main(argv)
 
 

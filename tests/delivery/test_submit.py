@@ -5,7 +5,6 @@ compiled in a temporary directory, with ``AnonymousCredentials``. Mocked, becaus
 local stand-in: ``PipelineJob.get`` (reads a past run) and Application Default Credentials.
 """
 
-import argparse
 import json
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform
 
 from carbon_aware import submit
-from carbon_aware.delivery_cli import register
 
 BASE = ["submit", "--project", "test-proj-123", "--location", "europe-west4"]
 ROOT = ["--pipeline-root", "gs://test-proj-123-root/runs"]
@@ -22,19 +20,9 @@ BUCKETS = "regional_bucket_template=gs://test-proj-123-carbon-{region}"
 
 
 def cli_main(argv, monkeypatch):
-    """carbon_aware.cli.main with the delivery commands registered (if cli.py does not yet)."""
+    """The ``carbon-aware`` console script's entry point."""
     from carbon_aware import cli
 
-    original = cli.build_parser
-
-    def build():
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "submit" not in sub.choices:
-            register(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
     return cli.main(argv)
 
 
