@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from carbon_aware.intensity.base import CarbonIntensityProvider, IntensitySnapshot
@@ -15,39 +16,25 @@ from carbon_aware.intensity.watttime import WattTimeProvider
 from carbon_aware.regions import validate_regions
 
 
-def _static(
-    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None, csv_uri: str
-) -> StaticAnnualProvider:
-    return StaticAnnualProvider()
+@dataclass(frozen=True)
+class ProviderOptions:
+    """What a provider may need; each factory takes the part it uses."""
+
+    allow_fallback: bool = True
+    api_key_secret: str = ""
+    client: JsonHttpClient | None = None
+    csv_uri: str = ""
 
 
-def _csv(
-    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None, csv_uri: str
-) -> CsvSeriesProvider:
-    return CsvSeriesProvider(csv_uri)
-
-
-def _electricitymaps(
-    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None, csv_uri: str
-) -> ElectricityMapsProvider:
-    return ElectricityMapsProvider(
-        api_key_secret=api_key_secret, allow_fallback=allow_fallback, client=client
-    )
-
-
-def _watttime(
-    *, allow_fallback: bool, api_key_secret: str, client: JsonHttpClient | None, csv_uri: str
-) -> WattTimeProvider:
-    return WattTimeProvider(
-        credentials_secret=api_key_secret, allow_fallback=allow_fallback, client=client
-    )
-
-
-_FACTORIES: dict[str, Callable[..., CarbonIntensityProvider]] = {
-    "static": _static,
-    "csv": _csv,
-    "electricitymaps": _electricitymaps,
-    "watttime": _watttime,
+_FACTORIES: dict[str, Callable[[ProviderOptions], CarbonIntensityProvider]] = {
+    "static": lambda _: StaticAnnualProvider(),
+    "csv": lambda o: CsvSeriesProvider(o.csv_uri),
+    "electricitymaps": lambda o: ElectricityMapsProvider(
+        api_key_secret=o.api_key_secret, allow_fallback=o.allow_fallback, client=o.client
+    ),
+    "watttime": lambda o: WattTimeProvider(
+        credentials_secret=o.api_key_secret, allow_fallback=o.allow_fallback, client=o.client
+    ),
 }
 PROVIDER_NAMES: tuple[str, ...] = tuple(sorted(_FACTORIES))
 
@@ -80,9 +67,7 @@ def get_provider(
         raise ValueError(
             f"unknown intensity_provider {name!r}; allowed: {', '.join(PROVIDER_NAMES)}"
         ) from None
-    return factory(
-        allow_fallback=allow_fallback, api_key_secret=api_key_secret, client=client, csv_uri=csv_uri
-    )
+    return factory(ProviderOptions(allow_fallback, api_key_secret, client, csv_uri))
 
 
 def fetch_snapshot(
