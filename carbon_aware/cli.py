@@ -20,8 +20,8 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    from carbon_aware.local_run import default_output_dir, run_local, summary_lines
-    from carbon_aware.template import parse_param_assignments
+    from carbon_aware.delivery.local_run import default_output_dir, run_local, summary_lines
+    from carbon_aware.delivery.template import parse_param_assignments
 
     overrides = parse_param_assignments(args.param)
     template = args.template
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_intensity(sub)
 
-    from carbon_aware.delivery_cli import register as register_delivery
+    from carbon_aware.delivery.cli import register as register_delivery
 
     register_delivery(sub)
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``carbon-aware`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from carbon_aware.local_run import PipelineRunError
+    from carbon_aware.delivery.local_run import PipelineRunError
 
     try:
         code: int = args.func(args)

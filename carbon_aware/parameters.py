@@ -126,7 +126,7 @@ def _validate(values: Mapping[str, Any]) -> None:
             f"dedupe {dedupe!r} is not allowed; allowed: none, exact, key:COLUMN",
         )
     if "functional_unit" in values:
-        from carbon_aware.footprint import FUNCTIONAL_UNITS
+        from carbon_aware.footprint.calculation import FUNCTIONAL_UNITS
 
         _require(
             values["functional_unit"] in FUNCTIONAL_UNITS,

@@ -38,7 +38,7 @@ def report_footprint(
     import json
 
     from carbon_aware.decision import RegionDecision
-    from carbon_aware.footprint import compute_footprint
+    from carbon_aware.footprint.calculation import compute_footprint
     from carbon_aware.report import render_html, render_markdown
     from carbon_aware.report.inputs import (
         ReportInputs,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from carbon_aware.local_run import PipelineRunError, local_parameters, run_local
+from carbon_aware.delivery.local_run import PipelineRunError, local_parameters, run_local
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from carbon_aware.cli import build_parser
-from carbon_aware.template import load_template, template_inputs
+from carbon_aware.delivery.template import load_template, template_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

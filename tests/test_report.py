@@ -4,9 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
-from test_footprint import RUN_RECORD, hourly, make_decision
+from footprint.test_calculation import RUN_RECORD, hourly, make_decision
 
-from carbon_aware.footprint import compute_footprint
+from carbon_aware.footprint.calculation import compute_footprint
 from carbon_aware.history.bigquery import FootprintHistory
 from carbon_aware.report import (
     emissions_chart_png,
@@ -17,7 +17,7 @@ from carbon_aware.report import (
 )
 from carbon_aware.report._text import fmt
 
-SCHEMA = Path(__file__).resolve().parents[1] / "carbon_aware" / "footprint.schema.json"
+SCHEMA = Path(__file__).resolve().parents[1] / "carbon_aware" / "footprint" / "schema.json"
 HISTORY = FootprintHistory(
     "my-proj.carbon.carbon_footprint",
     "2026-01-01",

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from carbon_aware.footprint import Footprint
+from carbon_aware.footprint.calculation import Footprint
+from carbon_aware.footprint.intensity_window import parse_utc
 from carbon_aware.intensity.base import IntensityReading
-from carbon_aware.intensity_window import parse_utc
 from carbon_aware.report._text import fmt
 
 CHOSEN = "#1a7f37"

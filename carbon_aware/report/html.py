@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from carbon_aware.decision import RegionDecision
-from carbon_aware.footprint import Footprint
+from carbon_aware.footprint.calculation import Footprint
 from carbon_aware.history.bigquery import FootprintHistory
 from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.report._text import fmt, pct

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from carbon_aware.decision import RegionDecision
-from carbon_aware.footprint import Footprint
+from carbon_aware.footprint.calculation import Footprint
 from carbon_aware.history.bigquery import FootprintHistory
 from carbon_aware.report._text import fmt, pct
 from carbon_aware.report.levers import lever_lines, reused_steps

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from carbon_aware import deploy
+from carbon_aware.delivery import deploy
 from carbon_aware.vertex import base_output_directory
 
 REGIONS = ["europe-north1", "europe-west1", "us-central1"]

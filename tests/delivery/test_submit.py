@@ -12,7 +12,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform
 
-from carbon_aware import submit
+from carbon_aware.delivery import submit
 
 BASE = ["submit", "--project", "test-proj-123", "--location", "europe-west4"]
 ROOT = ["--pipeline-root", "gs://test-proj-123-root/runs"]

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from carbon_aware.decision import RegionDecision
-from carbon_aware.embodied import Embodied, embodied_from_run_record
+from carbon_aware.footprint.embodied import Embodied, embodied_from_run_record
+from carbon_aware.footprint.intensity_window import parse_utc, time_weighted
+from carbon_aware.footprint.pue import PueFigure, resolve_pue
 from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.intensity.watttime import GCO2E_PER_KWH_PER_LBS_PER_MWH
-from carbon_aware.intensity_window import parse_utc, time_weighted
-from carbon_aware.pue import PueFigure, resolve_pue
 from carbon_aware.regions import ANNUAL_DATA_YEAR, get_region
 
 FOOTPRINT_SCHEMA_VERSION = "1.1"

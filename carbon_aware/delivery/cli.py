@@ -18,19 +18,19 @@ def _flag(text: str) -> bool:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from carbon_aware.submit import run_submit
+    from carbon_aware.delivery.submit import run_submit
 
     return run_submit(args)
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from carbon_aware.submit import run_upload
+    from carbon_aware.delivery.submit import run_upload
 
     return run_upload(args)
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from carbon_aware.deploy import run_setup
+    from carbon_aware.delivery.deploy import run_setup
 
     return run_setup(args)
 

@@ -3,20 +3,20 @@ import json
 import pytest
 
 from carbon_aware.decision import choose_region
-from carbon_aware.footprint import (
+from carbon_aware.footprint.calculation import (
     compute_footprint,
     emissions_g,
     energy_from_run_record,
     to_gco2e_per_kwh,
 )
-from carbon_aware.intensity import IntensityKind, IntensityReading, IntensitySnapshot
-from carbon_aware.pue import (
+from carbon_aware.footprint.pue import (
     GOOGLE_FLEET_PUE,
     GOOGLE_FLEET_PUE_SOURCE,
     PueFigure,
     published_pues,
     resolve_pue,
 )
+from carbon_aware.intensity import IntensityKind, IntensityReading, IntensitySnapshot
 from carbon_aware.regions import get_region
 
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from carbon_aware.delivery.template import effective_parameters, load_template, template_inputs
 from carbon_aware.parameters import validate_run_parameters
-from carbon_aware.template import effective_parameters, load_template, template_inputs
 
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
 

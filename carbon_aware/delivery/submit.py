@@ -20,9 +20,7 @@ from typing import Any
 
 import yaml
 
-from carbon_aware.parameters import validate_run_parameters
-from carbon_aware.regions import validate_regions
-from carbon_aware.template import (
+from carbon_aware.delivery.template import (
     TemplateInput,
     effective_parameters,
     load_template,
@@ -30,6 +28,8 @@ from carbon_aware.template import (
     resolve_parameters,
     template_inputs,
 )
+from carbon_aware.parameters import validate_run_parameters
+from carbon_aware.regions import validate_regions
 from carbon_aware.vertex import regional_bucket
 
 PACKAGE_NAME = "carbon-aware-vertex"
@@ -210,7 +210,7 @@ def _check_target(
 
 
 def run_submit(args: Any) -> int:
-    """Handles ``carbon-aware submit`` (see :func:`carbon_aware.delivery_cli.register`)."""
+    """Handles ``carbon-aware submit`` (see :func:`carbon_aware.delivery.cli.register`)."""
     if args.enabled is False:
         print("submit: skipped (--enabled false)")
         return 0

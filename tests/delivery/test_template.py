@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from carbon_aware.template import (
+from carbon_aware.delivery.template import (
     coerce_value,
     effective_parameters,
     load_template,
@@ -80,7 +80,7 @@ def test_not_a_pipeline(tmp_path):
 
 
 def test_boolean_coercion():
-    from carbon_aware.template import TemplateInput
+    from carbon_aware.delivery.template import TemplateInput
 
     flag = TemplateInput("flag", "BOOLEAN", False, True, "")
     assert coerce_value(flag, "true") is True

@@ -1,6 +1,6 @@
 import pytest
 
-from carbon_aware.embodied import (
+from carbon_aware.footprint.embodied import (
     GPU_EMBODIED_KGCO2E,
     HOST_PROFILES,
     embodied_emissions,
