@@ -50,6 +50,27 @@ def validate_run_parameters(values: Mapping[str, Any]) -> None:
         raise ParameterError(str(err)) from err
 
 
+def _validate_training(values: Mapping[str, Any]) -> None:
+    """The user's-own-training parameters (see :mod:`carbon_aware.training.contract`)."""
+    from carbon_aware.training import contract
+
+    checks = {
+        "training_command": contract.validate_training_command,
+        "training_image": contract.validate_training_image,
+        "worker_replica_count": contract.validate_worker_replica_count,
+        "quality_metric": contract.validate_quality_metric,
+        "min_quality": contract.validate_min_quality,
+    }
+    for name, check in checks.items():
+        if name in values:
+            check(values[name])
+    if values.get("backend") == "local" and values.get("worker_replica_count", 0):
+        raise ParameterError(
+            f"worker_replica_count is {values['worker_replica_count']} but backend is 'local': "
+            "a local run is one machine; use 0 locally and set it for backend 'vertex'"
+        )
+
+
 def _validate(values: Mapping[str, Any]) -> None:
     if "candidate_regions" in values:
         regions = values["candidate_regions"]
@@ -97,12 +118,7 @@ def _validate(values: Mapping[str, Any]) -> None:
             isinstance(epochs, int) and low <= epochs <= high,
             f"epochs must be an integer from {low} to {high}, got {epochs!r}",
         )
-    if "min_accuracy" in values:
-        min_accuracy = values["min_accuracy"]
-        _require(
-            isinstance(min_accuracy, int | float) and 0.0 <= min_accuracy <= 1.0,
-            f"min_accuracy must be a number from 0 to 1, got {min_accuracy!r}",
-        )
+    _validate_training(values)
     if "pue" in values:
         pue = values["pue"]
         _require(

@@ -16,7 +16,7 @@ from components.choose_region import choose_region
 from components.evaluate import evaluate
 from components.fetch_intensity import fetch_intensity
 from components.report_footprint import report_footprint
-from components.train import train
+from components.train import collect_training, train
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Components:
     fetch_intensity: PythonComponent
     choose_region: PythonComponent
     train: PythonComponent
+    collect_training: PythonComponent
     evaluate: PythonComponent
     report_footprint: PythonComponent
 
@@ -44,6 +45,7 @@ def build_components(image: str) -> Components:
         fetch_intensity=make(fetch_intensity),
         choose_region=make(choose_region),
         train=make(train),
+        collect_training=make(collect_training),
         evaluate=make(evaluate),
         report_footprint=make(report_footprint),
     )

@@ -18,8 +18,19 @@ def choose_region(
     accelerator_type: str,
     accelerator_count: int,
     epochs: int,
+    seed: int,
+    data_uri: str,
     label_column: str,
-    min_accuracy: float,
+    dedupe: str,
+    keep_columns: str,
+    mixed_precision: bool,
+    export_compressed: bool,
+    training_command: list,
+    training_image: str,
+    project_image: str,
+    worker_replica_count: int,
+    quality_metric: str,
+    min_quality: float,
     intensity_provider: str,
     pue: float,
     functional_unit: str,
@@ -35,11 +46,16 @@ def choose_region(
     base_output_directory=str,
     accelerator_type=str,
     accelerator_count=int,
+    training_command=list,
+    training_image=str,
+    worker_pool_specs=list,
 ):
     """Checks the run's parameters, then picks the lowest-intensity region meeting the constraints.
 
-    Constraints: the residency group, the accelerator being offered for Vertex AI training in the
-    region, and the intensity cap. Every region left out is listed in the decision with its reason.
+    Constraints: the residency group (of the region, and of ``gs://`` training data), the
+    accelerator being offered for Vertex AI training in the region (every worker pool uses the
+    chief's machine), and the intensity cap. Every region left out is listed in the decision with
+    its reason. For ``vertex`` it also builds the custom job's worker pools as one typed value.
 
     Args:
         intensity: fetch-intensity's snapshot.
@@ -53,9 +69,20 @@ def choose_region(
         machine_type: Compute Engine machine type for training.
         accelerator_type: Vertex accelerator enum name, or empty for none.
         accelerator_count: Number of accelerators (0 with none).
-        epochs: Training epochs (checked here, used by train).
-        label_column: Label column (checked here, used by train).
-        min_accuracy: Accuracy floor (checked here, used by evaluate).
+        epochs: Bundled trainer: training epochs.
+        seed: Bundled trainer: random seed.
+        data_uri: Training data (gs:// data must be inside ``residency``).
+        label_column: Bundled trainer: label column.
+        dedupe: Bundled trainer: duplicate-row lever.
+        keep_columns: Bundled trainer: feature-column lever.
+        mixed_precision: Bundled trainer: mixed-precision lever.
+        export_compressed: Bundled trainer: TFLite export lever.
+        training_command: The user's program and arguments; empty = the bundled trainer.
+        training_image: The user's image; empty = ``project_image``.
+        project_image: The project's own image (fixed when the pipeline is compiled).
+        worker_replica_count: Replicas of the second worker pool (0 = the chief alone).
+        quality_metric: The metrics key evaluate gates on (checked here).
+        min_quality: The gate's floor (checked here).
         intensity_provider: Provider name (checked here).
         pue: Power usage effectiveness override (checked here, used by report-footprint).
         functional_unit: SCI functional unit (checked here, used by report-footprint).
@@ -71,11 +98,17 @@ def choose_region(
         base_output_directory: The job's output directory in the chosen region's bucket.
         accelerator_type: Accelerator for the job's MachineSpec.
         accelerator_count: Accelerator count for the job's MachineSpec.
+        training_command: The command that will run (the bundled trainer's when none is given).
+        training_image: The image it runs in.
+        worker_pool_specs: The custom job's worker pools (empty for ``local``).
     """
     from carbon_aware.decision import choose_region as decide
     from carbon_aware.intensity import IntensitySnapshot
     from carbon_aware.parameters import validate_run_parameters
     from carbon_aware.planning.constraints import Constraints
+    from carbon_aware.training.contract import OutputLayout, bundled_training_command
+    from carbon_aware.training.data_location import check_data_residency
+    from carbon_aware.training.job_spec import worker_pool_specs as build_pools
     from carbon_aware.vertex import base_output_directory, normalise_accelerator
 
     validate_run_parameters(
@@ -91,8 +124,14 @@ def choose_region(
             "accelerator_type": accelerator_type,
             "accelerator_count": accelerator_count,
             "epochs": epochs,
+            "seed": seed,
             "label_column": label_column,
-            "min_accuracy": min_accuracy,
+            "dedupe": dedupe,
+            "training_command": training_command,
+            "training_image": training_image,
+            "worker_replica_count": worker_replica_count,
+            "quality_metric": quality_metric,
+            "min_quality": min_quality,
             "intensity_provider": intensity_provider,
             "pue": pue,
             "functional_unit": functional_unit,
@@ -100,6 +139,7 @@ def choose_region(
             "carbon_footprint_table": carbon_footprint_table,
         }
     )
+    check_data_residency(data_uri, residency)
     with open(intensity.path, encoding="utf-8") as handle:
         snapshot = IntensitySnapshot.from_json(handle.read())
     constraints = Constraints(
@@ -119,6 +159,32 @@ def choose_region(
         else ""
     )
     accelerator = normalise_accelerator(accelerator_type, accelerator_count)
+    command = list(training_command) or bundled_training_command(
+        data_uri=data_uri,
+        label_column=label_column,
+        epochs=epochs,
+        seed=seed,
+        dedupe=dedupe,
+        keep_columns=keep_columns,
+        mixed_precision=mixed_precision,
+        export_compressed=export_compressed,
+    )
+    image = training_image or project_image
+    pools = (
+        build_pools(
+            image=image,
+            command=command,
+            region=chosen.region,
+            machine_type=machine_type,
+            accelerator_type=accelerator.accelerator_type,
+            accelerator_count=accelerator.accelerator_count,
+            worker_replica_count=worker_replica_count,
+            layout=OutputLayout(output_dir),
+            data_uri=data_uri,
+        )
+        if backend == "vertex"
+        else []
+    )
     return (
         chosen.region,
         chosen.gco2e_per_kwh,
@@ -126,4 +192,7 @@ def choose_region(
         output_dir,
         accelerator.accelerator_type,
         accelerator.accelerator_count,
+        command,
+        image,
+        pools,
     )

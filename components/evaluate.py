@@ -1,4 +1,4 @@
-"""evaluate: test-set metrics, and a quality gate."""
+"""evaluate: publish the run's metrics, and gate on one of them."""
 
 from typing import NamedTuple
 
@@ -7,42 +7,44 @@ from kfp.dsl import ClassificationMetrics, Metrics, Output
 
 def evaluate(
     model_uri: str,
-    min_accuracy: float,
+    quality_metric: str,
+    min_quality: float,
     metrics: Output[Metrics],
     classification_metrics: Output[ClassificationMetrics],
-) -> NamedTuple("EvaluationOutputs", accuracy=float, evaluation_json=str):
-    """Evaluates the model on its held-out test split; fails the run below ``min_accuracy``.
+) -> NamedTuple("EvaluationOutputs", quality=float, evaluation_json=str):
+    """Publishes every number of metrics.json; fails the run when ``quality_metric`` is low.
+
+    For the bundled classifier the held-out test split is evaluated too (accuracy, AUC, log
+    loss, confusion matrix, ROC, and each compressed TFLite copy).
 
     Args:
-        model_uri: The trained model directory (local path or gs:// URI).
-        min_accuracy: The lowest acceptable test accuracy (0-1).
-        metrics: Scalar test metrics (accuracy, AUC, log loss, test rows; and accuracy and size
-            of each compressed TFLite copy when train exported them).
-        classification_metrics: Confusion matrix and, for two classes, the ROC curve.
+        model_uri: ``AIP_MODEL_DIR`` of the run (local path or gs:// URI).
+        quality_metric: The metrics key to gate on (e.g. ``accuracy``).
+        min_quality: The metric's lowest acceptable value.
+        metrics: Every metric as a KFP Metrics artifact.
+        classification_metrics: Confusion matrix and, for two classes, the ROC curve (the
+            bundled classifier only).
 
     Returns:
-        accuracy: Test accuracy.
-        evaluation_json: All test metrics as JSON, with ``precision_variants`` (size, accuracy
-            and inference time per precision; empty without compressed copies).
+        quality: The gated metric's value.
+        evaluation_json: The metrics, the gate, and for the bundled classifier its test
+            evaluation with ``precision_variants``.
     """
-    import dataclasses
     import json
 
-    from trainer.evaluate import check_min_accuracy, evaluate_model
+    from carbon_aware.training.evaluation import evaluate_run
 
-    result = evaluate_model(model_uri)
-    metrics.log_metric("accuracy", result.accuracy)
-    metrics.log_metric("auc", result.auc)
-    metrics.log_metric("log_loss", result.log_loss)
-    metrics.log_metric("n_test", result.n_test)
-    for variant in result.precision_variants:
-        if variant["format"] == "tflite":
-            metrics.log_metric(f"tflite_{variant['precision']}_accuracy", variant["accuracy"])
-            metrics.log_metric(f"tflite_{variant['precision']}_size_bytes", variant["size_bytes"])
-    classification_metrics.log_confusion_matrix(result.classes, result.confusion_matrix)
-    if result.roc_curve:
-        classification_metrics.log_roc_curve(
-            result.roc_curve["fpr"], result.roc_curve["tpr"], result.roc_curve["thresholds"]
-        )
-    check_min_accuracy(result.accuracy, min_accuracy)
-    return (result.accuracy, json.dumps(dataclasses.asdict(result), sort_keys=True))
+    result = evaluate_run(model_uri, quality_metric, min_quality)
+    for name, value in sorted(result.metrics.items()):
+        metrics.log_metric(name, value)
+    classifier = result.classifier
+    if classifier is not None:
+        classification_metrics.log_confusion_matrix(classifier.classes, classifier.confusion_matrix)
+        if classifier.roc_curve:
+            classification_metrics.log_roc_curve(
+                classifier.roc_curve["fpr"],
+                classifier.roc_curve["tpr"],
+                classifier.roc_curve["thresholds"],
+            )
+    result.raise_if_failed()
+    return (result.quality, json.dumps(result.to_dict(), sort_keys=True))

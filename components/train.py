@@ -1,4 +1,10 @@
-"""train: fit the classifier and measure the energy the training used."""
+"""train: run the training program under Vertex AI's contract, measured; and gather a Vertex run.
+
+``train`` is the local backend's step: the program runs as a subprocess of this step. On Vertex AI
+the program runs as a custom job in the chosen region (GCPC's CustomTrainingJobOp, one or two
+worker pools), and ``collect_training`` then gathers what its replicas wrote there. Both end in
+the same run record, from the same functions.
+"""
 
 from typing import NamedTuple
 
@@ -6,71 +12,103 @@ from kfp.dsl import Model, Output
 
 
 def train(
+    training_command: list,
+    training_image: str,
     data_uri: str,
-    label_column: str,
-    epochs: int,
-    seed: int,
     region: str,
     machine_type: str,
     accelerator_type: str,
     accelerator_count: int,
     model: Output[Model],
-    dedupe: str = "none",
-    keep_columns: str = "",
-    mixed_precision: bool = False,
-    export_compressed: bool = False,
 ) -> NamedTuple("TrainOutputs", model_uri=str, run_record_json=str):
-    """Trains the Keras classifier while measuring its energy.
+    """Runs the training program on this machine while measuring the machine's energy.
 
-    Runs in-process for the local backend and inside a Vertex AI custom job in the chosen region
-    for the vertex backend (the same code either way).
+    The program gets ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR``, ``AIP_TENSORBOARD_LOG_DIR``,
+    ``AIP_TRAINING_DATA_URI``, ``CLUSTER_SPEC`` and ``TF_CONFIG`` as a one-replica Vertex AI job
+    would; a leading ``python`` is the interpreter running this step.
 
     Args:
-        data_uri: CSV at a local path or gs:// URI; empty for the bundled scikit-learn dataset.
-        label_column: Column holding the class label.
-        epochs: Maximum training epochs (early stopping may end sooner).
-        seed: Random seed for the split and the weights.
-        region: Region the job runs in, recorded with the energy measurement.
+        training_command: The program and its arguments (choose-region resolved the default).
+        training_image: The image Vertex AI would run it in (recorded, not pulled).
+        data_uri: The training data, passed on as ``AIP_TRAINING_DATA_URI``.
+        region: The chosen region (recorded with the energy).
         machine_type: Machine type, for the energy estimate when it cannot be measured.
-        accelerator_type: Accelerator type, for the record and the energy estimate.
-        accelerator_count: Accelerator count, for the record and the energy estimate.
-        model: The trained model, its preprocessing, held-out test split and run record.
-        dedupe: Drop duplicate rows before the split: ``none``, ``exact`` (rows identical in
-            every kept column) or ``key:<column>`` (first row per key).
-        keep_columns: Comma-separated feature columns to keep (the label is always kept); empty
-            keeps all.
-        mixed_precision: Train with Keras ``mixed_float16`` if a GPU is present (recorded as
-            float32 when there is none).
-        export_compressed: Also write float32, float16 and int8 TFLite copies of the model,
-            which evaluate then measures.
+        accelerator_type: Accelerator type (Vertex enum name), for the record and estimate.
+        accelerator_count: Accelerators, for the record and the estimate.
+        model: The run's output directory; the model is in its ``model/`` folder.
 
     Returns:
-        model_uri: Where the model directory is.
-        run_record_json: The run record (times, machine, energy in kWh and how it was measured,
-            data efficiency, precision, compressed export).
+        model_uri: ``AIP_MODEL_DIR``, where the program wrote its model and metrics.json.
+        run_record_json: The run record: times, machine, energy per replica and summed, metrics.
     """
     import json
 
-    from trainer.train import TrainConfig
-    from trainer.train import train as run_training
+    from carbon_aware.training.local import train_locally
+    from carbon_aware.training.runner import MachineSpec
 
-    result = run_training(
-        TrainConfig(
-            data_uri=data_uri,
-            label_column=label_column,
-            output_dir=model.path,
-            epochs=epochs,
-            seed=seed,
-            region=region,
-            machine_type=machine_type,
-            accelerator_type=accelerator_type,
-            accelerator_count=accelerator_count,
-            dedupe=dedupe,
-            keep_columns=keep_columns,
-            mixed_precision=mixed_precision,
-            export_compressed=export_compressed,
-        )
+    record = train_locally(
+        model.path,
+        training_command=list(training_command),
+        training_image=training_image,
+        data_uri=data_uri,
+        region=region,
+        machine=MachineSpec(machine_type, accelerator_type, accelerator_count),
     )
-    model.metadata["framework"] = "keras"
-    model.metadata["energy_kwh"] = result.run_record["energy"]["total_kwh"]
-    return (model.uri, json.dumps(result.run_record, sort_keys=True))
+    model.metadata["energy_kwh"] = record["energy"]["total_kwh"]
+    return (record["training"]["model_dir"], json.dumps(record, sort_keys=True))
+
+
+def collect_training(
+    gcp_resources: str,
+    base_output_directory: str,
+    training_command: list,
+    training_image: str,
+    data_uri: str,
+    region: str,
+    machine_type: str,
+    accelerator_type: str,
+    accelerator_count: int,
+    worker_replica_count: int,
+    model: Output[Model],
+) -> NamedTuple("TrainOutputs", model_uri=str, run_record_json=str):
+    """Gathers the Vertex AI custom job's replicas from the chosen region's bucket.
+
+    Args:
+        gcp_resources: The custom job's resource (GCPC's ``gcp_resources`` JSON).
+        base_output_directory: The job's output directory in the chosen region's bucket.
+        training_command: The program the job ran.
+        training_image: The image the job ran.
+        data_uri: The training data (its bucket's location is recorded).
+        region: The region the job ran in.
+        machine_type: Machine type of every replica.
+        accelerator_type: Accelerator type of every replica.
+        accelerator_count: Accelerators per replica.
+        worker_replica_count: Replicas of the second worker pool.
+        model: Points at the model in the chosen region's bucket (it is not copied).
+
+    Returns:
+        model_uri: ``AIP_MODEL_DIR`` of the job.
+        run_record_json: The run record, every replica counted.
+    """
+    import json
+
+    from carbon_aware.training.collect import collect_run
+    from carbon_aware.training.contract import OutputLayout
+    from carbon_aware.training.runner import MachineSpec
+
+    resources = json.loads(gcp_resources or "{}").get("resources") or [{}]
+    layout = OutputLayout(base_output_directory)
+    record = collect_run(
+        layout,
+        region=region,
+        machine=MachineSpec(machine_type, accelerator_type, accelerator_count),
+        worker_replica_count=worker_replica_count,
+        training_command=list(training_command),
+        training_image=training_image,
+        data_uri=data_uri,
+        backend="vertex",
+        job_resource=str(resources[0].get("resourceUri", "")),
+    )
+    model.uri = layout.model_dir
+    model.metadata["energy_kwh"] = record["energy"]["total_kwh"]
+    return (layout.model_dir, json.dumps(record, sort_keys=True))

@@ -1,16 +1,17 @@
 """Carbon-aware training: fetch-intensity -> choose-region -> train -> evaluate -> report.
 
-Training runs as a Vertex AI custom job whose ``location`` is choose-region's output (backend
-``vertex``), or in-process on the same train component (backend ``local``, used by kfp.local). Both
-branches live in one compiled template; the untaken branch never runs.
+Training runs the user's program (or the bundled trainer) under Vertex AI's custom-training
+contract. Backend ``vertex``: a Vertex AI custom job whose ``location`` is choose-region's output,
+whose worker pools choose-region builds as one typed value, whose outputs stay in the chosen
+region's bucket, and which runs as the pipeline's own service account; ``collect-training`` then
+gathers its replicas. Backend ``local`` (kfp.local): the same program as a subprocess of the train
+step. Both branches live in one compiled template; the untaken branch never runs.
 """
 
 import copy
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from google_cloud_pipeline_components.v1.custom_job import (
-    create_custom_training_job_from_component,
-)
+from google_cloud_pipeline_components.v1.custom_job import CustomTrainingJobOp
 from kfp import dsl
 from kfp.dsl import HTML, Artifact, Markdown
 from kfp.dsl.graph_component import GraphComponent
@@ -27,6 +28,8 @@ DEFAULT_CANDIDATE_REGIONS = [
     "us-west1",
 ]
 VERTEX_TRAIN_TASK = "train-on-vertex"
+# GCPC's run-time placeholder for the service account the pipeline run itself uses.
+PIPELINE_SERVICE_ACCOUNT = "{{$.pipeline_service_account}}"
 
 
 class PipelineOutputs(NamedTuple):
@@ -35,28 +38,6 @@ class PipelineOutputs(NamedTuple):
     report: Markdown
     report_html: HTML
     footprint: Artifact
-
-
-def _worker_pool_specs(
-    template: list[dict[str, Any]],
-    machine_type: Any,
-    accelerator_type: Any,
-    accelerator_count: Any,
-) -> list[dict[str, Any]]:
-    """Returns the wrapped component's worker pool specs with a run-time machine spec.
-
-    ``create_custom_training_job_from_component`` fixes the machine at compile time; here the
-    machine type comes from a pipeline parameter and the accelerator from choose-region, so a
-    re-run can change them without recompiling. The container spec (image, executor command)
-    is the wrapper's own.
-    """
-    specs = copy.deepcopy(template)
-    specs[0]["machine_spec"] = {
-        "machine_type": machine_type,
-        "accelerator_type": accelerator_type,
-        "accelerator_count": accelerator_count,
-    }
-    return specs
 
 
 def build_pipeline(image: str) -> GraphComponent:
@@ -69,11 +50,9 @@ def build_pipeline(image: str) -> GraphComponent:
         The pipeline, ready for ``kfp.compiler.Compiler().compile``.
     """
     ops = build_components(image)
-    vertex_train = create_custom_training_job_from_component(
-        ops.train, display_name="carbon-aware-train"
-    )
-    vertex_train.component_spec.name = VERTEX_TRAIN_TASK
-    pool_template = vertex_train.component_spec.inputs["worker_pool_specs"].default
+    # GCPC's op under our task name, so the step reads as what it is in the Vertex console.
+    vertex_job = copy.deepcopy(CustomTrainingJobOp)
+    vertex_job.component_spec.name = VERTEX_TRAIN_TASK
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Train where the grid is cleanest; report it.")
     def carbon_aware_training(
@@ -95,7 +74,11 @@ def build_pipeline(image: str) -> GraphComponent:
         keep_columns: str = "",
         mixed_precision: bool = False,
         export_compressed: bool = False,
-        min_accuracy: float = 0.9,
+        training_command: list = [],  # noqa: B006 - KFP reads the default; it is never mutated
+        training_image: str = "",
+        worker_replica_count: int = 0,
+        quality_metric: str = "accuracy",
+        min_quality: float = 0.9,
         intensity_provider: str = "static",
         allow_fallback: bool = True,
         api_key_secret: str = "",
@@ -128,7 +111,14 @@ def build_pipeline(image: str) -> GraphComponent:
             mixed_precision: Train in ``mixed_float16`` when a GPU is present.
             export_compressed: Also export TFLite float16 and int8 copies, evaluated on the
                 same test set.
-            min_accuracy: Lowest acceptable test accuracy; the run fails below it.
+            training_command: Your training program and its arguments, e.g.
+                ``["python", "-m", "my_pkg.train"]``; empty runs the bundled trainer.
+            training_image: The image the custom job runs it in (registry host and tag);
+                empty = the project's image. Recorded, not pulled, by a local run.
+            worker_replica_count: Workers of a second pool beside the chief, on the same machine
+                and accelerator (Vertex distributed training); 0 = the chief alone.
+            quality_metric: The key of metrics.json (in AIP_MODEL_DIR) the run is gated on.
+            min_quality: Lowest acceptable value of quality_metric; the run fails below it.
             intensity_provider: Carbon-intensity provider (``static`` works offline).
             allow_fallback: Use the static annual figure, labelled fallback, for a region the
                 live provider cannot serve; when false the run fails instead.
@@ -165,8 +155,19 @@ def build_pipeline(image: str) -> GraphComponent:
             accelerator_type=accelerator_type,
             accelerator_count=accelerator_count,
             epochs=epochs,
+            seed=seed,
+            data_uri=data_uri,
             label_column=label_column,
-            min_accuracy=min_accuracy,
+            dedupe=dedupe,
+            keep_columns=keep_columns,
+            mixed_precision=mixed_precision,
+            export_compressed=export_compressed,
+            training_command=training_command,
+            training_image=training_image,
+            project_image=image,
+            worker_replica_count=worker_replica_count,
+            quality_metric=quality_metric,
+            min_quality=min_quality,
             intensity_provider=intensity_provider,
             pue=pue,
             functional_unit=functional_unit,
@@ -175,40 +176,42 @@ def build_pipeline(image: str) -> GraphComponent:
             run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         ).set_display_name("choose-region")
         region = choose.outputs["region"]
-        train_args = {
+        program = {
+            "training_command": choose.outputs["training_command"],
+            "training_image": choose.outputs["training_image"],
             "data_uri": data_uri,
-            "label_column": label_column,
-            "dedupe": dedupe,
-            "keep_columns": keep_columns,
-            "mixed_precision": mixed_precision,
-            "export_compressed": export_compressed,
-            "epochs": epochs,
-            "seed": seed,
             "region": region,
             "machine_type": machine_type,
             "accelerator_type": accelerator_type,
             "accelerator_count": accelerator_count,
         }
         with dsl.If(backend == "vertex", name="train-in-chosen-region"):
-            on_vertex = vertex_train(
+            job = vertex_job(
                 project=project,
                 location=region,
+                display_name="carbon-aware-train",
+                worker_pool_specs=choose.outputs["worker_pool_specs"],
                 base_output_directory=choose.outputs["base_output_directory"],
-                worker_pool_specs=_worker_pool_specs(
-                    pool_template,
-                    machine_type,
-                    choose.outputs["accelerator_type"],
-                    choose.outputs["accelerator_count"],
-                ),
-                **train_args,
+                service_account=PIPELINE_SERVICE_ACCOUNT,
+                # The pipeline's persistent resource is in the submission region, not the
+                # chosen one: run on demand there.
+                persistent_resource_id="",
             ).set_display_name(VERTEX_TRAIN_TASK)
+            collected = ops.collect_training(
+                gcp_resources=job.outputs["gcp_resources"],
+                base_output_directory=choose.outputs["base_output_directory"],
+                worker_replica_count=worker_replica_count,
+                **program,
+            ).set_display_name("collect-training")
         with dsl.Else(name="train-in-process"):
-            in_process = ops.train(**train_args).set_display_name("train")
-        model_uri = dsl.OneOf(on_vertex.outputs["model_uri"], in_process.outputs["model_uri"])
+            in_process = ops.train(**program).set_display_name("train")
+        model_uri = dsl.OneOf(collected.outputs["model_uri"], in_process.outputs["model_uri"])
         run_record = dsl.OneOf(
-            on_vertex.outputs["run_record_json"], in_process.outputs["run_record_json"]
+            collected.outputs["run_record_json"], in_process.outputs["run_record_json"]
         )
-        evaluation = ops.evaluate(model_uri=model_uri, min_accuracy=min_accuracy)
+        evaluation = ops.evaluate(
+            model_uri=model_uri, quality_metric=quality_metric, min_quality=min_quality
+        )
         evaluation.set_display_name("evaluate")
         report = ops.report_footprint(
             decision=choose.outputs["decision"],

@@ -33,7 +33,7 @@ def test_run_local_refuses_bad_region_with_the_valid_list(compiled_template, tmp
     [
         ("epochs=many", "parameter epochs expects integer"),
         ("nonsense=1", "unknown pipeline parameter"),
-        ("min_accuracy=2", "min_accuracy must be a number from 0 to 1"),
+        ("quality_metric=", "quality_metric must be a key of metrics.json"),
         ("novalue", "must look like name=value"),
     ],
 )

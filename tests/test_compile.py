@@ -37,7 +37,7 @@ def test_every_component_runs_on_the_given_image_with_no_runtime_install(spec, c
     # The custom-job step runs Google's launcher, pinned to the GCPC release we depend on.
     assert launcher["image"].endswith("google-cloud-pipeline-components:2.22.0")
     ours = {name: ex["container"] for name, ex in executors.items()}
-    assert len(ours) == 5
+    assert len(ours) == 6  # the five steps and collect-training
     for name, container in ours.items():
         assert container["image"] == compiled_image, name
         assert "pip install" not in " ".join(container["command"]), name
@@ -45,28 +45,51 @@ def test_every_component_runs_on_the_given_image_with_no_runtime_install(spec, c
     assert ":latest" not in text
 
 
-def test_custom_job_location_is_choose_regions_output(spec, compiled_image):
+def _root_feeder(spec, channel):
+    """What feeds a pipeline channel of the Vertex branch, in the root DAG."""
+    feeders = [
+        task["inputs"]["parameters"][channel]
+        for task in spec["root"]["dag"]["tasks"].values()
+        if channel in task.get("inputs", {}).get("parameters", {})
+    ]
+    assert len(feeders) == 1, feeders
+    return feeders[0]
+
+
+def test_custom_job_location_pools_and_output_dir_are_choose_regions_outputs(spec):
     job = all_tasks(spec)["train-on-vertex"]
     params = job["inputs"]["parameters"]
-    assert params["location"]["componentInputParameter"] == "pipelinechannel--choose-region-region"
-    assert (
-        params["base_output_directory"]["componentInputParameter"]
-        == "pipelinechannel--choose-region-base_output_directory"
-    )
-    pool = params["worker_pool_specs"]["runtimeValue"]["constant"][0]
-    assert pool["container_spec"]["image_uri"] == compiled_image
-    assert "choose-region-accelerator_type" in pool["machine_spec"]["accelerator_type"]
-    assert "pipelinechannel--machine_type" in pool["machine_spec"]["machine_type"]
-    # Follow the channel up to the root DAG: it is choose-region's `region` output.
-    root_tasks = spec["root"]["dag"]["tasks"]
-    feeders = [
-        task["inputs"]["parameters"]["pipelinechannel--choose-region-region"]
-        for task in root_tasks.values()
-        if "pipelinechannel--choose-region-region" in task.get("inputs", {}).get("parameters", {})
-    ]
-    assert feeders == [
-        {"taskOutputParameter": {"outputParameterKey": "region", "producerTask": "choose-region"}}
-    ]
+    for name, output in (
+        ("location", "region"),
+        ("base_output_directory", "base_output_directory"),
+        ("worker_pool_specs", "worker_pool_specs"),
+    ):
+        channel = f"pipelinechannel--choose-region-{output}"
+        assert params[name]["componentInputParameter"] == channel, name
+        assert _root_feeder(spec, channel) == {
+            "taskOutputParameter": {"outputParameterKey": output, "producerTask": "choose-region"}
+        }
+
+
+def test_worker_pools_are_one_typed_value_with_no_nested_placeholder(spec):
+    # GCPC b/353577594: the backend may substitute placeholders nested in worker_pool_specs as
+    # text. The pools are one upstream output, so there is nothing nested to substitute.
+    choose = spec["components"]["comp-choose-region"]["outputDefinitions"]["parameters"]
+    assert choose["worker_pool_specs"]["parameterType"] == "LIST"
+    params = all_tasks(spec)["train-on-vertex"]["inputs"]["parameters"]
+    assert "runtimeValue" not in params["worker_pool_specs"]
+
+
+def test_custom_job_runs_as_the_pipeline_service_account_on_demand(spec):
+    params = all_tasks(spec)["train-on-vertex"]["inputs"]["parameters"]
+    assert params["service_account"]["runtimeValue"]["constant"] == "{{$.pipeline_service_account}}"
+    assert params["persistent_resource_id"]["runtimeValue"]["constant"] == ""
+
+
+def test_collect_training_reads_the_job_it_follows(spec):
+    collect = all_tasks(spec)["collect-training"]
+    source = collect["inputs"]["parameters"]["gcp_resources"]["taskOutputParameter"]
+    assert source == {"outputParameterKey": "gcp_resources", "producerTask": "train-on-vertex"}
 
 
 def test_the_vertex_branch_runs_only_for_the_vertex_backend(spec):

@@ -17,7 +17,7 @@ def local_run(compiled_template, tmp_path_factory):
             "candidate_regions": "europe-west1,europe-north1,us-east4",
             "baseline_region": "us-central1",
             "epochs": "3",
-            "min_accuracy": "0.5",
+            "min_quality": "0.5",
         },
     )
 
@@ -72,14 +72,14 @@ def test_bad_parameters_fail_before_anything_runs(compiled_template):
 
 
 @pytest.mark.slow
-def test_accuracy_below_min_accuracy_fails_the_run_at_evaluate(compiled_template, tmp_path, capfd):
+def test_accuracy_below_min_quality_fails_the_run_at_evaluate(compiled_template, tmp_path, capfd):
     with pytest.raises(PipelineRunError, match="evaluate"):
         run_local(
             compiled_template,
             tmp_path,
-            {"candidate_regions": "europe-west1", "epochs": "1", "min_accuracy": "0.9999"},
+            {"candidate_regions": "europe-west1", "epochs": "1", "min_quality": "0.9999"},
         )
-    assert "is below min_accuracy 0.9999" in capfd.readouterr().out
+    assert "is below min_quality 0.9999" in capfd.readouterr().out
     assert not (tmp_path / "report.md").exists()
 
 
@@ -93,7 +93,7 @@ def test_green_levers_switched_on_are_measured_in_the_report(compiled_template, 
             "dedupe": "exact",
             "keep_columns": "mean radius,mean texture,worst radius,worst texture,worst area",
             "export_compressed": "true",
-            "min_accuracy": "0.5",
+            "min_quality": "0.5",
         },
     )
     run = result.footprint["run"]

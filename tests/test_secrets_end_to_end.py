@@ -59,7 +59,7 @@ def run_local(template, out, server, *params):
             "--param", "candidate_regions=europe-north1,europe-west1",
             "--param", "baseline_region=us-central1",
             "--param", "epochs=2",
-            "--param", "min_accuracy=0.5",
+            "--param", "min_quality=0.5",
             *params,
         ],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,

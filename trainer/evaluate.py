@@ -24,10 +24,6 @@ MAX_ROC_POINTS = 50
 KERAS_NOTE = "Keras archive as trained: float32 weights plus optimizer state and config"
 
 
-class ModelQualityError(RuntimeError):
-    """The model's test accuracy is below the required minimum."""
-
-
 @dataclass(frozen=True)
 class EvaluationResult:
     """Test-set metrics of a trained model."""
@@ -231,25 +227,3 @@ def evaluate_model(training_output_dir: str) -> EvaluationResult:
         ),
         evaluated_at_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     )
-
-
-def check_min_accuracy(accuracy: float, min_accuracy: float) -> None:
-    """Raise if a model's test accuracy is below the required minimum.
-
-    Args:
-        accuracy: The test accuracy, in [0, 1].
-        min_accuracy: The lowest acceptable accuracy, in [0, 1].
-
-    Raises:
-        ValueError: If ``min_accuracy`` (or ``accuracy``) is outside [0, 1].
-        ModelQualityError: If ``accuracy < min_accuracy``.
-    """
-    for name, value in (("min_accuracy", min_accuracy), ("accuracy", accuracy)):
-        if not 0.0 <= value <= 1.0:  # also rejects NaN
-            raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    if accuracy < min_accuracy:
-        raise ModelQualityError(
-            f"test accuracy {accuracy:.3f} is below min_accuracy {min_accuracy:g}; "
-            "the model is not good enough to deploy (improve the data or model, or lower "
-            "min_accuracy)"
-        )

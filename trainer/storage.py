@@ -135,26 +135,130 @@ def _download(uri: str) -> Path:
 
 
 def prepare_output_dir(uri: str) -> Path:
-    """Create an output directory and return its local path.
+    """Create an output directory and return the local path to write it through.
 
     Args:
-        uri: A local directory or a ``gs://`` URI. A ``gs://`` URI is written
-            through the ``/gcs`` FUSE mount, which must exist.
+        uri: A local directory or a ``gs://`` URI. A ``gs://`` URI is written through the
+            ``/gcs`` FUSE mount where there is one (Vertex AI), else into a local staging
+            directory that :func:`publish_output_dir` uploads with the Cloud Storage API.
 
     Returns:
         The local path of the (now existing) directory.
 
     Raises:
-        ValueError: If ``uri`` is empty, or is a ``gs://`` URI and ``/gcs`` is not
-            mounted (writing there would silently stay on the local disk).
+        ValueError: If ``uri`` is empty.
     """
     if not uri:
         raise ValueError("output_dir must not be empty; give a local directory or a gs:// URI")
-    if is_gcs_uri(uri) and not GCS_FUSE_ROOT.is_dir():
-        raise ValueError(
-            f"output_dir {uri} is a Cloud Storage URI, but Cloud Storage FUSE is not "
-            f"mounted at {GCS_FUSE_ROOT} (Vertex AI mounts it); use a local directory here"
-        )
-    path = local_path_for(uri)
+    path = _fuse_path(uri)
+    if path is None:
+        path = Path(tempfile.mkdtemp(prefix="trainer-out-"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def publish_output_dir(uri: str, path: Path) -> None:
+    """Upload a staged output directory to ``uri`` (nothing to do for a local or FUSE path)."""
+    if _fuse_path(uri) is None:
+        upload_tree(path, uri)
+
+
+def _client() -> object:
+    """A Cloud Storage client (honours ``STORAGE_EMULATOR_HOST``)."""
+    try:
+        import google.cloud.storage as storage
+        from google.auth import exceptions as auth_exceptions
+    except ImportError as exc:  # pragma: no cover - the dependency is declared
+        raise StorageError("google-cloud-storage is not installed") from exc
+    try:
+        return storage.Client()
+    except auth_exceptions.DefaultCredentialsError as exc:
+        raise StorageError(
+            "no Google Cloud credentials were found and /gcs is not mounted; run "
+            "`gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+        ) from exc
+
+
+def _fuse_path(uri: str) -> Path | None:
+    """The ``/gcs`` path of ``uri`` when Cloud Storage FUSE is mounted, else None."""
+    if not is_gcs_uri(uri):
+        return Path(uri)
+    return local_path_for(uri) if GCS_FUSE_ROOT.is_dir() else None
+
+
+def write_text(uri: str, text: str) -> None:
+    """Write a text file at a local path or ``gs://`` URI (through /gcs, else the API).
+
+    Args:
+        uri: Where to write.
+        text: The content (UTF-8).
+    """
+    path = _fuse_path(uri)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    bucket, obj = split_gcs_uri(uri)
+    _client().bucket(bucket).blob(obj).upload_from_string(  # type: ignore[attr-defined]
+        text, content_type="application/json" if uri.endswith(".json") else "text/plain"
+    )
+
+
+def read_text(uri: str) -> str:
+    """Read a text file at a local path or ``gs://`` URI.
+
+    Raises:
+        FileNotFoundError: If it does not exist.
+    """
+    return fetch(uri).read_text(encoding="utf-8")
+
+
+def list_files(uri: str) -> list[str]:
+    """The files directly or indirectly under a directory, as URIs of the same form, sorted.
+
+    Args:
+        uri: A local directory or ``gs://`` prefix; missing means no files.
+    """
+    path = _fuse_path(uri)
+    if path is not None:
+        if not path.is_dir():
+            return []
+        return sorted(
+            str(p) if not is_gcs_uri(uri) else join_uri(uri, str(p.relative_to(path)))
+            for p in path.rglob("*")
+            if p.is_file()
+        )
+    bucket, prefix = split_gcs_uri(uri.rstrip("/") + "/")
+    blobs = _client().list_blobs(bucket, prefix=prefix)  # type: ignore[attr-defined]
+    return sorted(f"{GCS_PREFIX}{bucket}/{blob.name}" for blob in blobs)
+
+
+def upload_tree(local_dir: Path, uri: str) -> int:
+    """Copy every file under ``local_dir`` to the ``gs://`` directory ``uri``.
+
+    Returns:
+        How many files were uploaded.
+    """
+    bucket_name, prefix = split_gcs_uri(uri.rstrip("/") + "/")
+    bucket = _client().bucket(bucket_name)  # type: ignore[attr-defined]
+    count = 0
+    for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
+        bucket.blob(prefix + path.relative_to(local_dir).as_posix()).upload_from_filename(str(path))
+        count += 1
+    return count
+
+
+def bucket_location(uri: str) -> str:
+    """The location of a ``gs://`` URI's bucket, lower-case (``europe-north1``, ``eu``, ``us``).
+
+    Raises:
+        StorageError: The bucket cannot be read.
+    """
+    bucket_name, _ = split_gcs_uri(uri)
+    try:
+        bucket = _client().get_bucket(bucket_name)  # type: ignore[attr-defined]
+    except StorageError:
+        raise
+    except Exception as exc:  # the API's own errors: not found, forbidden
+        raise StorageError(f"cannot read the location of bucket {bucket_name}: {exc}") from exc
+    return str(bucket.location or "").lower()

@@ -290,4 +290,7 @@ def train(config: TrainConfig) -> TrainResult:
         "metrics": metrics,
     }
     _write_json(out / "run_record.json", run_record)
+    # The training contract's metrics file: flat numbers, which evaluate publishes and gates on.
+    _write_json(out / "metrics.json", {k: float(v) for k, v in metrics.items()})
+    storage.publish_output_dir(config.output_dir, out)
     return TrainResult(model_dir=config.output_dir, metrics=metrics, run_record=run_record)

@@ -315,6 +315,11 @@ def compute_footprint(
         "data_efficiency",
         "precision",
         "compressed_export",
+        "backend",
+        "replicas",
+        "training",
+        "data",
+        "metrics",
     )
     return Footprint(
         region=decision.region,

@@ -197,12 +197,17 @@ def embodied_emissions(
 def embodied_from_run_record(
     run_record: dict[str, Any], lifetime_years: float = DEFAULT_LIFETIME_YEARS
 ) -> Embodied:
-    """:func:`embodied_emissions` for the machine and duration in the trainer's run record."""
+    """:func:`embodied_emissions` for the machines and duration in the run record.
+
+    Every replica holds its own machine for the run, and the time share is linear in duration,
+    so N replicas count as one machine for N times the duration.
+    """
     machine = run_record.get("machine", {})
+    replicas = max(1, int(machine.get("replica_count", 1) or 1))
     return embodied_emissions(
         str(machine.get("machine_type", "")),
         str(machine.get("accelerator_type", "") or ""),
         int(machine.get("accelerator_count", 0) or 0),
-        float(run_record.get("duration_s", 0.0)),
+        float(run_record.get("duration_s", 0.0)) * replicas,
         lifetime_years,
     )

@@ -126,6 +126,43 @@ def constraint_lines(decision: RegionDecision) -> list[str]:
     return lines
 
 
+def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]:
+    """The training program, its replicas, where its data came from, and its metrics."""
+    training = run.get("training") or {}
+    replicas = run.get("replicas") or {}
+    data = run.get("data") or {}
+    gate = evaluation.get("quality_gate") or {}
+    lines = [
+        "## Training",
+        "",
+        f"- Program: `{' '.join(training.get('command', [])) or '?'}`"
+        + (f" in `{training['image']}`" if training.get("image") else ""),
+        f"- Backend: `{run.get('backend', '?')}`; outputs in `{training.get('output_dir', '?')}`",
+        f"- Replicas: {replicas.get('count', 1)} ({replicas.get('measured', '?')} measured, "
+        f"{replicas.get('estimated', '?')} estimated from the machine spec x duration)",
+        f"- Training window: {run.get('start_utc', '?')} to {run.get('end_utc', '?')} "
+        f"({fmt(float(run.get('duration_s', 0.0)), 1)} s)",
+    ]
+    if data:
+        lines.append(f"- Training data: `{data.get('uri')}` (location `{data.get('location')}`)")
+        if data.get("outside_chosen_region"):
+            lines.append(
+                f"> **Data read from another region:** `{data.get('location')}` is not "
+                f"`{data.get('chosen_region')}`; the read crossed regions (egress, residency)."
+            )
+    if gate:
+        verdict = "passed" if gate.get("passed") else "failed"
+        lines.append(
+            f"- Quality gate: `{gate.get('metric')}` = {fmt(float(gate.get('value', 0.0)), 4)}, "
+            f"floor {gate.get('min_quality')}: {verdict}"
+        )
+    metrics = evaluation.get("metrics") or {}
+    if metrics:
+        lines += ["", "| metric | value |", "|---|---:|"]
+        lines += [f"| {name} | {fmt(float(value), 4)} |" for name, value in sorted(metrics.items())]
+    return [*lines, ""]
+
+
 def render_markdown(
     footprint: Footprint,
     decision: RegionDecision,
@@ -249,13 +286,8 @@ def render_markdown(
     run = footprint.run
     reused = reused_steps(run, evaluation, decision.fetched_at_utc)
     lines += lever_lines({**run, "energy_kwh": e.total_kwh}, evaluation, reused)
+    lines += training_lines(run, evaluation)
     lines += [
-        "## Model",
-        "",
-        f"- Test accuracy: {evaluation.get('accuracy', float('nan')):.4f}",
-        f"- Training window: {run.get('start_utc', '?')} to {run.get('end_utc', '?')} "
-        f"({fmt(float(run.get('duration_s', 0.0)), 1)} s)",
-        "",
         "## Method and sources",
         "",
         "- Operational emissions = IT energy (kWh) x PUE x grid intensity (gCO2e/kWh).",

@@ -71,7 +71,7 @@ def dry_run(argv, monkeypatch, capsys):
     [
         ("nonsense=1", "unknown pipeline parameter(s) nonsense"),
         ("epochs=many", "parameter epochs expects integer"),
-        ("min_accuracy=high", "parameter min_accuracy expects number"),
+        ("min_quality=high", "parameter min_quality expects number"),
         ("candidate_regions=[europe-west1", "parameter candidate_regions expects list"),
         ("candidate_regions=europe-west1,europe-west99", "europe-west99"),
         ("baseline_region=mars-central1", "mars-central1"),
@@ -149,7 +149,7 @@ def test_dry_run_prints_the_request_offline(compiled_template, monkeypatch, caps
         "--param",
         "candidate_regions=europe-west1,europe-north1",
         "--param",
-        "min_accuracy=0.95",
+        "min_quality=0.95",
         "--label",
         "team=green",
         "--no-cache",
@@ -167,7 +167,7 @@ def test_dry_run_prints_the_request_offline(compiled_template, monkeypatch, caps
     assert runtime["gcsOutputDirectory"] == "gs://test-proj-123-root/runs"
     values = runtime["parameterValues"]
     assert values["epochs"] == 3 and not isinstance(values["epochs"], str)
-    assert values["min_accuracy"] == 0.95
+    assert values["min_quality"] == 0.95
     assert values["candidate_regions"] == ["europe-west1", "europe-north1"]
     assert values["project"] == "test-proj-123"  # from --project
     assert "seed" not in values  # template defaults stay in the template

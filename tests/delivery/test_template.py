@@ -16,7 +16,7 @@ def test_declared_inputs_come_from_the_compiled_yaml(compiled_template):
     inputs = template_inputs(load_template(compiled_template))
     assert inputs["candidate_regions"].parameter_type == "LIST"
     assert inputs["epochs"].parameter_type == "NUMBER_INTEGER"
-    assert inputs["min_accuracy"].parameter_type == "NUMBER_DOUBLE"
+    assert inputs["min_quality"].parameter_type == "NUMBER_DOUBLE"
     assert inputs["backend"].default == "vertex"
 
 
@@ -25,13 +25,13 @@ def test_cli_strings_are_coerced_to_declared_types(compiled_template):
     values = resolve_parameters(
         inputs,
         parse_param_assignments(
-            ["candidate_regions=europe-west1, us-east4", "epochs=3", "min_accuracy=0.5"]
+            ["candidate_regions=europe-west1, us-east4", "epochs=3", "min_quality=0.5"]
         ),
     )
     assert values == {
         "candidate_regions": ["europe-west1", "us-east4"],
         "epochs": 3,
-        "min_accuracy": 0.5,
+        "min_quality": 0.5,
     }
     assert resolve_parameters(inputs, {"candidate_regions": '["a","b"]'}) == {
         "candidate_regions": ["a", "b"]
@@ -48,7 +48,7 @@ def test_integer_defaults_stay_integers(compiled_template):
     [
         ("epochs=three", "parameter epochs expects integer, got 'three'"),
         ("epochs=2.5", "parameter epochs expects integer"),
-        ("min_accuracy=high", "parameter min_accuracy expects number"),
+        ("min_quality=high", "parameter min_quality expects number"),
         ("candidate_regions=[1,", "parameter candidate_regions expects list"),
     ],
 )

@@ -1,4 +1,4 @@
-"""trainer.evaluate: test-set metrics of trained models, ROC thinning, the accuracy gate."""
+"""trainer.evaluate: test-set metrics of trained models, ROC thinning."""
 
 from __future__ import annotations
 
@@ -11,12 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trainer.evaluate import (
-    ModelQualityError,
-    check_min_accuracy,
-    downsample_roc,
-    evaluate_model,
-)
+from trainer.evaluate import downsample_roc, evaluate_model
 from trainer.train import TrainConfig, train
 
 
@@ -104,22 +99,3 @@ def test_downsample_keeps_ends_and_replaces_infinity() -> None:
     assert roc["thresholds"] == sorted(roc["thresholds"], reverse=True)
     short = downsample_roc(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([np.inf, 0.5]))
     assert short["thresholds"][1] == 0.5 and math.isfinite(short["thresholds"][0])
-
-
-def test_accuracy_gate_passes_at_or_above_the_minimum() -> None:
-    check_min_accuracy(0.95, 0.9)
-    check_min_accuracy(0.9, 0.9)
-    check_min_accuracy(0.0, 0.0)
-
-
-def test_accuracy_gate_fails_below_the_minimum() -> None:
-    expected = r"^test accuracy 0\.812 is below min_accuracy 0\.9; "
-    with pytest.raises(ModelQualityError, match=expected):
-        check_min_accuracy(0.8123, 0.9)
-    assert issubclass(ModelQualityError, RuntimeError)
-
-
-@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
-def test_accuracy_gate_rejects_minimums_outside_0_1(bad: float) -> None:
-    with pytest.raises(ValueError, match=r"min_accuracy must be in \[0, 1\]"):
-        check_min_accuracy(0.9, bad)

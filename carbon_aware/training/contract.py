@@ -1,0 +1,256 @@
+"""Vertex AI's custom-training contract, as one description both backends use.
+
+A training program gets ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR``
+(on Vertex AI set by the service from the job's ``base_output_directory``; locally directories of
+the same names under the run's output directory), and for its data ``AIP_TRAINING_DATA_URI``. It
+writes its model to ``AIP_MODEL_DIR`` and may write ``metrics.json`` there: a flat JSON object of
+numbers, which the evaluate step publishes and gates on. Multi-replica jobs get ``CLUSTER_SPEC``
+and ``TF_CONFIG`` from Vertex; a local run gets the one-machine form of both.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+METRICS_FILE = "metrics.json"
+# Where each replica's energy and timing record goes, under the run's output directory.
+RECORDS_FOLDER = "carbon-aware/replicas"
+MAX_WORKER_REPLICAS = 1000
+# An image reference with a registry host (a dot, a colon or localhost in the first part) and an
+# explicit tag or digest: Vertex pulls exactly this, never an implicit ``:latest``.
+_IMAGE = re.compile(
+    r"^(?P<host>[a-z0-9.-]+\.[a-z0-9.-]+(:\d+)?|localhost(:\d+)?)/"
+    r"[a-z0-9._/-]+(?P<ref>:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$"
+)
+_METRIC_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ContractError(ValueError):
+    """A training parameter or a program's output breaks the training contract."""
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """The directories of one training run, all under one root (the chosen region's bucket)."""
+
+    root: str
+
+    def _join(self, name: str) -> str:
+        return f"{self.root.rstrip('/')}/{name}"
+
+    @property
+    def model_dir(self) -> str:
+        """``AIP_MODEL_DIR``: Vertex uses ``<base_output_directory>/model``."""
+        return self._join("model")
+
+    @property
+    def checkpoint_dir(self) -> str:
+        """``AIP_CHECKPOINT_DIR``: ``<base_output_directory>/checkpoints``."""
+        return self._join("checkpoints")
+
+    @property
+    def tensorboard_log_dir(self) -> str:
+        """``AIP_TENSORBOARD_LOG_DIR``: ``<base_output_directory>/logs``."""
+        return self._join("logs")
+
+    @property
+    def records_dir(self) -> str:
+        """Where each replica writes its energy and timing record."""
+        return self._join(RECORDS_FOLDER)
+
+
+def validate_training_command(command: Any) -> list[str]:
+    """Checks ``training_command``: a list of non-empty strings (empty list = bundled trainer).
+
+    Raises:
+        ContractError: Not a list of strings, or holding an empty string.
+    """
+    if not isinstance(command, list) or not all(isinstance(part, str) for part in command):
+        raise ContractError(
+            f"training_command must be a list of strings such as "
+            f'["python", "train.py", "--epochs", "3"] (empty = the bundled trainer), '
+            f"got {command!r}"
+        )
+    if any(not part.strip() for part in command):
+        raise ContractError(
+            f"training_command {command!r} holds an empty string; every element must be a "
+            "program name or an argument"
+        )
+    return list(command)
+
+
+def validate_training_image(image: Any) -> str:
+    """Checks ``training_image``: empty (the project's image) or ``host/path:tag`` / ``@sha256:``.
+
+    Raises:
+        ContractError: Not a string, no registry host, no tag or digest, or tagged ``latest``.
+    """
+    if not isinstance(image, str):
+        raise ContractError(f"training_image must be a string, got {image!r}")
+    if not image:
+        return image
+    match = _IMAGE.match(image)
+    if not match:
+        raise ContractError(
+            f"training_image {image!r} must be a full image reference with a registry host and "
+            "an immutable tag or digest, e.g. europe-docker.pkg.dev/my-proj/train/model:3f2a1bc "
+            "(empty = the project's image)"
+        )
+    if match.group("ref") == ":latest":
+        raise ContractError(
+            f"training_image {image!r} uses the mutable tag 'latest'; tag it with a version or "
+            "a commit SHA, or give the digest"
+        )
+    return image
+
+
+def validate_worker_replica_count(count: Any) -> int:
+    """Checks ``worker_replica_count``: an integer from 0 (chief only) to 1000.
+
+    Raises:
+        ContractError: Not an integer in that range.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1000:
+        raise ContractError(
+            f"worker_replica_count must be an integer from 0 (the chief alone) to "
+            f"{MAX_WORKER_REPLICAS}, got {count!r}"
+        )
+    return count
+
+
+def validate_quality_metric(name: Any) -> str:
+    """Checks ``quality_metric``: a key such as ``accuracy`` or ``val_auc``.
+
+    Raises:
+        ContractError: Empty or not a plain key.
+    """
+    if not isinstance(name, str) or not _METRIC_KEY.match(name):
+        raise ContractError(
+            f"quality_metric must be a key of metrics.json (letters, digits, _ . -; e.g. "
+            f"accuracy), got {name!r}"
+        )
+    return name
+
+
+def validate_min_quality(value: Any) -> float:
+    """Checks ``min_quality``: a finite number.
+
+    Raises:
+        ContractError: Not a number.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ContractError(f"min_quality must be a number (the metric's floor), got {value!r}")
+    return float(value)
+
+
+def bundled_training_command(
+    *,
+    data_uri: str,
+    label_column: str,
+    epochs: int,
+    seed: int,
+    dedupe: str,
+    keep_columns: str,
+    mixed_precision: bool,
+    export_compressed: bool,
+) -> list[str]:
+    """The bundled Keras trainer as a program of the contract (``python -m trainer.task``).
+
+    It writes to ``$AIP_MODEL_DIR`` by default, so no output flag is needed.
+    """
+    command = [
+        "python",
+        "-m",
+        "trainer.task",
+        "--label-column",
+        label_column,
+        "--epochs",
+        str(epochs),
+        "--seed",
+        str(seed),
+        "--dedupe",
+        dedupe or "none",
+    ]
+    if data_uri:
+        command += ["--data-uri", data_uri]
+    if keep_columns:
+        command += ["--keep-columns", keep_columns]
+    if mixed_precision:
+        command.append("--mixed-precision")
+    if export_compressed:
+        command.append("--export-compressed")
+    return command
+
+
+def local_command(command: Sequence[str], python: str = sys.executable) -> list[str]:
+    """The command as a local run executes it: a leading ``python`` is this interpreter.
+
+    So a script run by the local pipeline sees the same packages as the pipeline itself.
+    """
+    parts = list(command)
+    if parts and parts[0] in ("python", "python3"):
+        parts[0] = python
+    return parts
+
+
+def single_machine_cluster_env() -> dict[str, str]:
+    """``CLUSTER_SPEC`` and ``TF_CONFIG`` as Vertex AI gives a one-replica job."""
+    cluster_spec = {
+        "cluster": {"workerpool0": ["localhost:2222"]},
+        "environment": "cloud",
+        "task": {"type": "workerpool0", "index": 0},
+    }
+    tf_config = {
+        "cluster": {"chief": ["localhost:2222"]},
+        "environment": "cloud",
+        "task": {"type": "chief", "index": 0},
+    }
+    return {"CLUSTER_SPEC": json.dumps(cluster_spec), "TF_CONFIG": json.dumps(tf_config)}
+
+
+def replica_identity(environ: Mapping[str, str]) -> str:
+    """``workerpool0-0``, ``workerpool1-3``, …: which replica this is, from ``CLUSTER_SPEC``."""
+    try:
+        task = json.loads(environ.get("CLUSTER_SPEC", ""))["task"]
+        return f"{task['type']}-{int(task['index'])}"
+    except (ValueError, KeyError, TypeError):
+        return "workerpool0-0"
+
+
+def contract_env(layout: OutputLayout, data_uri: str) -> dict[str, str]:
+    """The ``AIP_*`` variables a program gets for ``layout`` (as Vertex sets them)."""
+    env = {
+        "AIP_MODEL_DIR": layout.model_dir,
+        "AIP_CHECKPOINT_DIR": layout.checkpoint_dir,
+        "AIP_TENSORBOARD_LOG_DIR": layout.tensorboard_log_dir,
+    }
+    if data_uri:
+        env["AIP_TRAINING_DATA_URI"] = data_uri
+    return env
+
+
+def parse_metrics(text: str, source: str) -> dict[str, float]:
+    """Reads ``metrics.json``: a flat JSON object of numbers.
+
+    Raises:
+        ContractError: Not JSON, not an object, or a value that is not a number.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ContractError(f"{source} is not JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ContractError(f"{source} must be a JSON object of numbers, got {type(data).__name__}")
+    metrics: dict[str, float] = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ContractError(
+                f"{source}: metric {key!r} is {value!r}; metrics.json holds numbers only"
+            )
+        metrics[str(key)] = float(value)
+    return metrics

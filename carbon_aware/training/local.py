@@ -1,0 +1,64 @@
+"""The train step of a local run: the program as a subprocess, under Vertex AI's contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from carbon_aware.training.collect import collect_run
+from carbon_aware.training.contract import (
+    OutputLayout,
+    contract_env,
+    local_command,
+    single_machine_cluster_env,
+)
+from carbon_aware.training.runner import MachineSpec, run_replica
+
+LOCAL_JOB_ID = "local"
+
+
+def train_locally(
+    output_root: str,
+    *,
+    training_command: list[str],
+    training_image: str,
+    data_uri: str,
+    region: str,
+    machine: MachineSpec,
+) -> dict[str, Any]:
+    """Runs the training program once on this machine, as one Vertex replica would run.
+
+    The program gets ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR``
+    under ``output_root``, the one-machine ``CLUSTER_SPEC``/``TF_CONFIG``, and
+    ``CLOUD_ML_JOB_ID=local``; a leading ``python`` is this interpreter. ``training_image`` is
+    recorded, not pulled (there is no container runtime in a local run).
+
+    Returns:
+        The run record (see :func:`carbon_aware.training.collect.collect_run`).
+    """
+    layout = OutputLayout(output_root)
+    for folder in (layout.model_dir, layout.checkpoint_dir, layout.tensorboard_log_dir):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    env = {
+        **contract_env(layout, data_uri),
+        **single_machine_cluster_env(),
+        "CLOUD_ML_JOB_ID": LOCAL_JOB_ID,
+    }
+    run_replica(
+        local_command(training_command),
+        env=env,
+        records_dir=layout.records_dir,
+        replica="workerpool0-0",
+        region=region,
+        machine=machine,
+    )
+    return collect_run(
+        layout,
+        region=region,
+        machine=machine,
+        worker_replica_count=0,
+        training_command=training_command,
+        training_image=training_image,
+        data_uri=data_uri,
+        backend="local",
+    )
