@@ -26,6 +26,18 @@ class ParameterError(ValueError):
     """A run parameter has a value the pipeline cannot use."""
 
 
+def integral(value: Any) -> Any:
+    """An integer parameter as the step must use it: ``20.0`` becomes ``20``.
+
+    A pipeline's parameter values travel as protobuf numbers (doubles), so an integer the backend
+    fills in from the template's default can reach a step as ``20.0``; KFP's executor does not
+    convert it back. Anything else is returned unchanged, for the checks to refuse.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ParameterError(message)

@@ -104,13 +104,17 @@ def choose_region(
     """
     from carbon_aware.decision import choose_region as decide
     from carbon_aware.intensity import IntensitySnapshot
-    from carbon_aware.parameters import validate_run_parameters
+    from carbon_aware.parameters import integral, validate_run_parameters
     from carbon_aware.planning.constraints import Constraints
     from carbon_aware.training.contract import OutputLayout, bundled_training_command
     from carbon_aware.training.data_location import check_data_residency
     from carbon_aware.training.job_spec import worker_pool_specs as build_pools
     from carbon_aware.vertex import base_output_directory, normalise_accelerator
 
+    accelerator_count, epochs, seed, worker_replica_count, predictions_served = (
+        integral(value)
+        for value in (accelerator_count, epochs, seed, worker_replica_count, predictions_served)
+    )
     validate_run_parameters(
         {
             "candidate_regions": candidate_regions,

@@ -39,6 +39,7 @@ def report_footprint(
 
     from carbon_aware.decision import RegionDecision
     from carbon_aware.footprint.calculation import compute_footprint
+    from carbon_aware.parameters import integral
     from carbon_aware.report import render_html, render_markdown
     from carbon_aware.report.inputs import (
         ReportInputs,
@@ -58,7 +59,7 @@ def report_footprint(
         pue,
         intensity_series=inputs.intensity_series,
         functional_unit=functional_unit,
-        predictions_served=predictions_served,
+        predictions_served=integral(predictions_served),
     )
     markdown_text = render_markdown(
         record, chosen, json.loads(evaluation_json), history=inputs.history, notes=inputs.notes

@@ -43,6 +43,7 @@ def train(
     """
     import json
 
+    from carbon_aware.parameters import integral
     from carbon_aware.training.local import train_locally
     from carbon_aware.training.runner import MachineSpec
 
@@ -52,7 +53,7 @@ def train(
         training_image=training_image,
         data_uri=data_uri,
         region=region,
-        machine=MachineSpec(machine_type, accelerator_type, accelerator_count),
+        machine=MachineSpec(machine_type, accelerator_type, integral(accelerator_count)),
     )
     model.metadata["energy_kwh"] = record["energy"]["total_kwh"]
     return (record["training"]["model_dir"], json.dumps(record, sort_keys=True))
@@ -92,6 +93,7 @@ def collect_training(
     """
     import json
 
+    from carbon_aware.parameters import integral
     from carbon_aware.training.collect import collect_run
     from carbon_aware.training.contract import OutputLayout
     from carbon_aware.training.runner import MachineSpec
@@ -101,8 +103,8 @@ def collect_training(
     record = collect_run(
         layout,
         region=region,
-        machine=MachineSpec(machine_type, accelerator_type, accelerator_count),
-        worker_replica_count=worker_replica_count,
+        machine=MachineSpec(machine_type, accelerator_type, integral(accelerator_count)),
+        worker_replica_count=integral(worker_replica_count),
         training_command=list(training_command),
         training_image=training_image,
         data_uri=data_uri,

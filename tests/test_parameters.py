@@ -30,7 +30,7 @@ def test_good_parameters_pass():
         ({"backend": "kubernetes"}, "backend 'kubernetes' is not allowed; allowed: local, vertex"),
         ({"intensity_provider": "nope"}, "intensity_provider 'nope' is not allowed"),
         ({"epochs": 0}, "epochs must be an integer from 1 to 1000, got 0"),
-        ({"min_quality": "high"}, "min_quality must be a number (the metric's floor), got 'high'"),
+        ({"min_quality": "high"}, "min_quality must be a number"),
         ({"pue": 0.5}, "pue must be 0"),
         ({"label_column": " "}, "label_column"),
         ({"accelerator_type": "TPU_V9", "accelerator_count": 1}, "TPU_V9"),

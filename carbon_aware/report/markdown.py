@@ -132,17 +132,22 @@ def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]
     replicas = run.get("replicas") or {}
     data = run.get("data") or {}
     gate = evaluation.get("quality_gate") or {}
-    lines = [
-        "## Training",
-        "",
-        f"- Program: `{' '.join(training.get('command', [])) or '?'}`"
-        + (f" in `{training['image']}`" if training.get("image") else ""),
-        f"- Backend: `{run.get('backend', '?')}`; outputs in `{training.get('output_dir', '?')}`",
-        f"- Replicas: {replicas.get('count', 1)} ({replicas.get('measured', '?')} measured, "
-        f"{replicas.get('estimated', '?')} estimated from the machine spec x duration)",
+    lines = ["## Training", ""]
+    if training:
+        image = f" in `{training['image']}`" if training.get("image") else ""
+        lines += [
+            f"- Program: `{' '.join(training.get('command', []))}`{image}",
+            f"- Backend: `{run.get('backend', '?')}`; outputs in `{training.get('output_dir')}`",
+        ]
+    if replicas:
+        lines.append(
+            f"- Replicas: {replicas.get('count')} ({replicas.get('measured')} measured, "
+            f"{replicas.get('estimated')} estimated from the machine spec x duration)"
+        )
+    lines.append(
         f"- Training window: {run.get('start_utc', '?')} to {run.get('end_utc', '?')} "
-        f"({fmt(float(run.get('duration_s', 0.0)), 1)} s)",
-    ]
+        f"({fmt(float(run.get('duration_s', 0.0)), 1)} s)"
+    )
     if data:
         lines.append(f"- Training data: `{data.get('uri')}` (location `{data.get('location')}`)")
         if data.get("outside_chosen_region"):
@@ -156,7 +161,11 @@ def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]
             f"- Quality gate: `{gate.get('metric')}` = {fmt(float(gate.get('value', 0.0)), 4)}, "
             f"floor {gate.get('min_quality')}: {verdict}"
         )
-    metrics = evaluation.get("metrics") or {}
+    metrics = evaluation.get("metrics") or {
+        key: evaluation[key]
+        for key in ("accuracy", "auc", "log_loss")
+        if isinstance(evaluation.get(key), int | float)
+    }
     if metrics:
         lines += ["", "| metric | value |", "|---|---:|"]
         lines += [f"| {name} | {fmt(float(value), 4)} |" for name, value in sorted(metrics.items())]

@@ -155,12 +155,21 @@ def test_gcs_read_without_fuse_or_credentials_names_the_uri(
         storage.fetch("gs://bkt/d.csv")
 
 
-def test_gcs_output_dir_without_fuse_is_refused(
+def test_gcs_output_dir_without_fuse_is_staged_then_uploaded(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from storage_emulator import make_bucket, storage_emulator
+
     monkeypatch.setattr(storage, "GCS_FUSE_ROOT", tmp_path / "no-fuse")
-    with pytest.raises(ValueError, match=r"gs://bkt/out .*FUSE is not mounted"):
-        storage.prepare_output_dir("gs://bkt/out")
+    with storage_emulator():
+        make_bucket("bkt", "europe-north1")
+        staged = storage.prepare_output_dir("gs://bkt/out")
+        assert not str(staged).startswith("/gcs")
+        (staged / "model").mkdir()
+        (staged / "model" / "metrics.json").write_text('{"accuracy": 1}')
+        storage.publish_output_dir("gs://bkt/out", staged)
+        assert storage.list_files("gs://bkt/out") == ["gs://bkt/out/model/metrics.json"]
+        assert storage.read_text("gs://bkt/out/model/metrics.json") == '{"accuracy": 1}'
 
 
 def test_gcs_uris_read_through_the_fuse_mount_when_present(

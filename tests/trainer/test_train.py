@@ -177,9 +177,15 @@ def test_bad_data_fails_before_creating_the_output_dir(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_gcs_output_dir_without_fuse_is_a_value_error(
+def test_gcs_output_dir_without_fuse_is_written_through_the_api(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from storage_emulator import make_bucket, storage_emulator
+
     monkeypatch.setattr(storage, "GCS_FUSE_ROOT", tmp_path / "no-fuse")
-    with pytest.raises(ValueError, match="Cloud Storage FUSE is not mounted"):
-        train(TrainConfig(data_uri="", label_column="target", output_dir="gs://b/run"))
+    with storage_emulator():
+        make_bucket("b", "europe-north1")
+        train(TrainConfig(data_uri="", label_column="target", output_dir="gs://b/run", epochs=1))
+        files = storage.list_files("gs://b/run")
+    for name in ("model.keras", "metrics.json", "run_record.json", "test.csv"):
+        assert f"gs://b/run/{name}" in files
