@@ -163,13 +163,17 @@ class ConsoleRun:
         if not self.live_table:
             self.console.print()
         table = Table(
-            title="Footprint of this run", title_justify="left", box=None, show_header=False
+            title="Footprint of this run",
+            title_justify="left",
+            box=None,
+            show_header=False,
         )
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         for label, value in summary_rows(result):
             table.add_row(label, value)
         self.console.print(table)
+        self.console.print()
         self.print_lines(next_steps(result))
 
     def _table(self) -> RenderableType:
