@@ -8,10 +8,14 @@ ARGS ?=
 
 .PHONY: run test lint typecheck unit compile bench clean
 
+# pip's own output (and the build backend's warnings) goes to $(VENV)/install.log, not the console;
+# on failure the log's tail is printed.
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --no-input
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,dev]"
+	@echo "Installing the project and its dependencies into $(VENV)/ (log: $(VENV)/install.log)"
+	@{ $(PIP) --upgrade pip && $(PIP) -e ".[cpu,dev]"; } > $(VENV)/install.log 2>&1 \
+	  || { tail -n 25 $(VENV)/install.log; echo "install failed; full log: $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
 ## run: install, compile the pipeline and run it end to end with kfp.local (offline)

@@ -20,7 +20,8 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    from carbon_aware.delivery.local_run import default_output_dir, run_local, summary_lines
+    from carbon_aware.delivery.local_run import default_output_dir, run_local
+    from carbon_aware.delivery.progress import ConsoleRun
     from carbon_aware.delivery.template import parse_param_assignments
 
     overrides = parse_param_assignments(args.param)
@@ -30,8 +31,10 @@ def _run_local(args: argparse.Namespace) -> int:
 
         template = compile_pipeline(LOCAL_IMAGE, DEFAULT_TEMPLATE)
     output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
-    result = run_local(template, output_dir, overrides)
-    print("\n".join(summary_lines(result)))
+    console = ConsoleRun(sys.stdout, verbose=args.verbose)
+    echo = sys.stdout if args.verbose else None
+    result = run_local(template, output_dir, overrides, observer=console, echo=echo)
+    console.show_result(result)
     return 0
 
 
@@ -59,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="override a pipeline parameter (repeatable); lists as a,b,c or JSON",
+    )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="stream every step's log as it runs (always written to DIR/logs/<step>.log)",
     )
     run.set_defaults(func=_run_local)
 
@@ -92,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"carbon-aware: error: {err}", file=sys.stderr)
         return 2
     except PipelineRunError as err:
-        print(f"carbon-aware: run failed: {err}", file=sys.stderr)
+        from carbon_aware.delivery.progress import failure_lines
+
+        for line in failure_lines(err):
+            print(f"carbon-aware: {line}", file=sys.stderr)
         return 1
     return code
 

@@ -1,25 +1,45 @@
 """kfp.local executes the compiled YAML file itself: the offline run, end to end."""
 
+import contextlib
+import io
 import json
+import re
 
 import pytest
 
-from carbon_aware.delivery.local_run import PipelineRunError, local_parameters, run_local
+from carbon_aware.cli import main
+from carbon_aware.delivery.local_run import local_parameters, run_local
+from carbon_aware.delivery.progress import ConsoleRun
+
+STEPS = ("fetch-intensity", "choose-region", "train", "evaluate", "report-footprint")
 
 
 @pytest.fixture(scope="module")
-def local_run(compiled_template, tmp_path_factory):
+def local_run_and_console(compiled_template, tmp_path_factory):
+    """One run, shown as run-local shows it on a non-terminal; anything else on stdout is kept."""
     out = tmp_path_factory.mktemp("run")
-    return run_local(
-        compiled_template,
-        out,
-        {
-            "candidate_regions": "europe-west1,europe-north1,us-east4",
-            "baseline_region": "us-central1",
-            "epochs": "3",
-            "min_quality": "0.5",
-        },
-    )
+    console_text = io.StringIO()
+    console = ConsoleRun(console_text)
+    stray = io.StringIO()
+    with contextlib.redirect_stdout(stray):
+        result = run_local(
+            compiled_template,
+            out,
+            {
+                "candidate_regions": "europe-west1,europe-north1,us-east4",
+                "baseline_region": "us-central1",
+                "epochs": "3",
+                "min_quality": "0.5",
+            },
+            observer=console,
+        )
+        console.show_result(result)
+    return result, console_text.getvalue(), stray.getvalue()
+
+
+@pytest.fixture(scope="module")
+def local_run(local_run_and_console):
+    return local_run_and_console[0]
 
 
 @pytest.mark.slow
@@ -72,15 +92,65 @@ def test_bad_parameters_fail_before_anything_runs(compiled_template):
 
 
 @pytest.mark.slow
-def test_accuracy_below_min_quality_fails_the_run_at_evaluate(compiled_template, tmp_path, capfd):
-    with pytest.raises(PipelineRunError, match="evaluate"):
-        run_local(
-            compiled_template,
-            tmp_path,
-            {"candidate_regions": "europe-west1", "epochs": "1", "min_quality": "0.9999"},
-        )
-    assert "is below min_quality 0.9999" in capfd.readouterr().out
+def test_each_step_logs_to_its_own_file_and_the_console_stays_short_and_plain(
+    local_run_and_console,
+):
+    result, console, stray = local_run_and_console
+    logs = result.output_dir / "logs"
+    for step in STEPS:
+        log = (logs / f"{step}.log").read_text()
+        assert f"Executing task '{step}'" in log
+        assert f"Task '{step}' finished with status SUCCESS" in log
+        assert "[KFP Executor" in log, f"{step}.log lacks the step's own output"
+    assert '"epochs": 3' in (logs / "train.log").read_text(), "the train step's own inputs"
+    assert stray == "", "nothing but the display reaches stdout"
+    lines = console.splitlines()
+    assert len(lines) <= 30, console
+    assert not re.search(r"\x1b\[", console), "no colour or cursor codes off a terminal"
+    assert "offline" in lines[1] and str(result.output_dir) in console
+    for step in STEPS:
+        (line,) = [ln for ln in lines if ln.split()[:1] == [step]]
+        assert line.split()[1] == "done" and float(line.split()[2]) > 0
+    assert "europe-north1" in console and "saving" in console
+    assert str(result.report_html) in console and "carbon-aware submit" in console
+    assert "KFP Executor" not in console and "Traceback" not in console
+
+
+@pytest.mark.slow
+def test_a_failing_step_ends_with_the_step_its_message_and_its_log(
+    compiled_template, tmp_path, capsys
+):
+    code = main(
+        [
+            "run-local",
+            "--template",
+            str(compiled_template),
+            "--output-dir",
+            str(tmp_path),
+            "--param",
+            "candidate_regions=europe-west1",
+            "--param",
+            "epochs=1",
+            "--param",
+            "min_quality=0.9999",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    last = captured.err.strip().splitlines()[-2:]
+    log = tmp_path / "logs" / "evaluate.log"
+    assert re.fullmatch(
+        r"carbon-aware: step evaluate failed: ModelQualityError: accuracy [0-9.]+ "
+        r"is below min_quality 0\.9999;.*",
+        last[0],
+    ), last
+    assert last[1] == f"carbon-aware: its full log: {log}"
+    assert "Traceback (most recent call last)" in log.read_text()
+    assert "Traceback" not in captured.out + captured.err
+    assert len(captured.out.splitlines()) <= 15
+    assert "evaluate" in captured.out and "FAILED" in captured.out
     assert not (tmp_path / "report.md").exists()
+    assert not (tmp_path / "logs" / "report-footprint.log").exists()
 
 
 @pytest.mark.slow

@@ -9,8 +9,14 @@ import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from carbon_aware.delivery.step_logs import (
+    RunObserver,
+    StepLogs,
+    capture_step_logs,
+    failure_cause,
+)
 from carbon_aware.delivery.template import effective_parameters, load_template, template_inputs
 from carbon_aware.parameters import validate_run_parameters
 
@@ -18,7 +24,21 @@ REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint"
 
 
 class PipelineRunError(RuntimeError):
-    """A step of the local run failed; its own log, printed above, says why."""
+    """A step of the local run failed.
+
+    Attributes:
+        step: The failing step's name (None if kfp.local failed outside any step).
+        cause: The error the step ended with (``Type: message``, not the traceback).
+        log_path: The step's full log.
+    """
+
+    def __init__(self, step: str | None, cause: str, log_path: Path | None) -> None:
+        self.step = step
+        self.cause = cause
+        self.log_path = log_path
+        where = f"step {step} failed: " if step is not None else ""
+        log = f"\nits full log: {log_path}" if log_path is not None else ""
+        super().__init__(f"{where}{cause}{log}")
 
 
 @dataclass(frozen=True)
@@ -58,31 +78,46 @@ def local_parameters(template_path: str | Path, overrides: dict[str, Any]) -> di
 
 
 def run_local(
-    template_path: str | Path, output_dir: str | Path, overrides: dict[str, Any]
+    template_path: str | Path,
+    output_dir: str | Path,
+    overrides: dict[str, Any],
+    observer: RunObserver | None = None,
+    echo: TextIO | None = None,
 ) -> LocalRunResult:
     """Executes the compiled template with kfp.local's subprocess runner, in this environment.
 
+    Each step's output goes to ``<output_dir>/logs/<step>.log``, not to the console.
+
     Args:
         template_path: The compiled pipeline YAML (the same file Vertex AI runs).
-        output_dir: Where to put the pipeline root and the report files.
+        output_dir: Where to put the pipeline root, the step logs and the report files.
         overrides: Pipeline parameters to override (already typed or as CLI strings).
+        observer: Told when the run and each step start and end (the console display).
+        echo: A stream to copy the steps' output to as it comes (``--verbose``), or None.
 
     Returns:
         The report paths and the footprint record.
+
+    Raises:
+        ValueError: A bad parameter, before anything runs.
+        PipelineRunError: A step failed; names it, its error and its log.
     """
     from kfp import components, local
 
     params = local_parameters(template_path, overrides)
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if observer is not None:
+        observer.run_started(params, out)
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(out / "pipeline_root"),
         raise_on_error=True,
     )
     pipeline = components.load_component_from_file(str(template_path))
+    logs = StepLogs(out / "logs", observer, echo)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), capture_step_logs(logs):
             # The subprocess runner warns that the steps' image is not a Python image: running
             # them in this environment (where the project is installed) is the point.
             warnings.filterwarnings(
@@ -90,9 +125,10 @@ def run_local(
             )
             task = pipeline(**params)
     except RuntimeError as err:
-        # kfp.local colours task names with ANSI codes; keep the message plain.
-        plain = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
-        raise PipelineRunError(f"{plain} The failing step's log is above.") from None
+        raise _step_failure(logs, err) from None
+    finally:
+        if observer is not None:
+            observer.run_ended()
     copied: dict[str, Path] = {}
     for output_name, file_name in REPORT_FILES.items():
         artifact = task.outputs[output_name]
@@ -109,20 +145,11 @@ def run_local(
     )
 
 
-def summary_lines(result: LocalRunResult) -> list[str]:
-    """The short summary ``run-local`` prints."""
-    f = result.footprint
-    return [
-        f"chosen region:   {f['region']} ({f['intensity_gco2e_per_kwh']:.1f} gCO2e/kWh, "
-        f"{f['intensity_kind']})",
-        f"baseline region: {f['baseline_region']} "
-        f"({f['baseline_intensity_gco2e_per_kwh']:.1f} gCO2e/kWh)",
-        f"energy used:     {f['energy_kwh']:.6f} kWh IT ({f['energy']['method']}), PUE {f['pue']}",
-        f"emissions:       {f['co2e_g']:.4f} gCO2e (baseline {f['baseline_co2e_g']:.4f} gCO2e)",
-        f"saving:          {f['savings_pct_vs_baseline']:.1f}% vs baseline",
-        f"SCI:             {f['sci']['value']:.4g} {f['sci']['unit']} "
-        f"(embodied {f['embodied_g']:.4g} g)",
-        f"report:          {result.report_md}",
-        f"report (HTML):   {result.report_html}",
-        f"footprint:       {result.footprint_json}",
-    ]
+def _step_failure(logs: StepLogs, err: RuntimeError) -> PipelineRunError:
+    """The failing step, the error its log ends with, and that log's path."""
+    failed = logs.failed_step
+    if failed is None or not failed.log_path.exists():
+        # kfp.local colours task names with ANSI codes; keep the message plain.
+        return PipelineRunError(None, re.sub(r"\x1b\[[0-9;]*m", "", str(err)), None)
+    cause = failure_cause(failed.log_path.read_text(encoding="utf-8", errors="replace"))
+    return PipelineRunError(failed.name, cause, failed.log_path)
