@@ -15,6 +15,7 @@ LATEST = "/v3/carbon-intensity/latest"
 FREE_TIER_REFUSAL = {
     "error": "Request unauthorized for zoneKey=BE,requestType=forecast,dataType=carbon-intensity."
 }
+FIXED_NOW = datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
 
 
 def provider(client, **kwargs):
@@ -29,8 +30,11 @@ def by_zone(replies):
 def test_latest_keeps_estimation_metadata_and_sends_the_key_in_the_header(
     loopback, client, em_point, keys
 ):
-    loopback.route(LATEST, loopback.Reply(200, em_point("BE", 123.5)))
-    [reading] = provider(client).latest(["europe-west1"])
+    point = em_point(
+        "BE", 123.5, datetime="2026-05-01T10:00:00.000Z", updatedAt="2026-05-01T10:05:12.002Z"
+    )
+    loopback.route(LATEST, loopback.Reply(200, point))
+    [reading] = provider(client, now=lambda: FIXED_NOW).latest(["europe-west1"])
     assert reading.region == "europe-west1" and reading.zone == "BE"
     assert reading.gco2e_per_kwh == 123.5 and reading.unit == "gCO2e/kWh"
     assert reading.datetime_utc == "2026-05-01T10:00:00Z"
@@ -41,7 +45,11 @@ def test_latest_keeps_estimation_metadata_and_sends_the_key_in_the_header(
     assert reading.source == "Electricity Maps API v3 /carbon-intensity/latest"
     [request] = loopback.hits(LATEST)
     assert request.headers["auth-token"] == keys.em
-    assert request.query == {"zone": "BE", "emissionFactorType": "lifecycle"}
+    assert request.query == {
+        "zone": "BE",
+        "emissionFactorType": "lifecycle",
+        "disableCallerLookup": "true",
+    }
 
 
 def test_query_by_data_centre_with_direct_emission_factors(loopback, client, em_point):
@@ -55,6 +63,7 @@ def test_query_by_data_centre_with_direct_emission_factors(loopback, client, em_
         "dataCenterProvider": "gcp",
         "dataCenterRegion": "us-central1",
         "emissionFactorType": "direct",
+        "disableCallerLookup": "true",
     }
     assert "emissionFactorType=direct" in reading.detail and "query=datacenter" in reading.detail
 

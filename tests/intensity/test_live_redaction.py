@@ -15,6 +15,8 @@ from carbon_aware.intensity.fallback import RegionFetchError
 from carbon_aware.intensity.http import JsonHttpClient
 from carbon_aware.intensity.watttime import WattTimeProvider
 
+from .conftest import this_hour
+
 REGIONS = [
     "europe-west1",
     "europe-north1",
@@ -28,7 +30,7 @@ REGIONS = [
 def em_faults(server, key):
     """One fault per zone, several of them quoting the key."""
     R = server.Reply
-    ok = {"zone": "GB", "carbonIntensity": 99, "datetime": "2026-05-01T00:00:00Z", "note": "fine"}
+    ok = {"zone": "GB", "carbonIntensity": 99, "datetime": this_hour(), "note": "fine"}
     replies = {
         "BE": R(401, {"error": "Invalid auth-token", "message": f"token {key} is invalid"}),
         "FI": R(500, {"error": f"upstream failed for auth-token={key}"}),

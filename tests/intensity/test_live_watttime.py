@@ -1,6 +1,7 @@
 """WattTime v3 provider against a loopback server shaped like the v3 OpenAPI spec."""
 
 import base64
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,17 +22,34 @@ class FakeClock:
         return self.now
 
 
-def data(region="BPA", values=(1000.0,), units="lbs_co2_per_mwh", signal="co2_moer"):
+FIXED_NOW = datetime(2026, 5, 1, 10, 2, tzinfo=UTC)
+
+
+def data(region="BPA", values=(1000.0,), units="lbs_co2_per_mwh", signal="co2_moer", start=None):
+    """A /v3/forecast or /v3/historical body as WattTime's v3 OpenAPI spec shows it.
+
+    Shape: docs.watttime.org, GET /v3/forecast response sample: ``data`` is a list of
+    ``{point_time, value}``; ``meta`` has ``data_point_period_seconds``, ``region``,
+    ``signal_type``, ``units``, ``warnings``, ``model`` and (forecasts) ``generated_at``. Points
+    start at the current 5-minute step unless ``start`` is given.
+    """
+    if start is None:
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        start = now - timedelta(minutes=now.minute % 5)
     return {
         "data": [
-            {"point_time": f"2026-05-01T10:{5 * i:02d}:00+00:00", "value": v, "version": "3.2"}
+            {"point_time": (start + timedelta(minutes=5 * i)).isoformat(), "value": v}
             for i, v in enumerate(values)
         ],
         "meta": {
+            "data_point_period_seconds": 300,
             "region": region,
             "signal_type": signal,
             "units": units,
-            "generated_at": "2026-05-01T10:00:00+00:00",
+            "warnings": [],
+            "model": {"date": "2023-03-01"},
+            "generated_at_period_seconds": 300,
+            "generated_at": start.isoformat(),
         },
     }
 
@@ -49,9 +67,12 @@ def test_conversion_factor():
 
 
 def test_latest_logs_in_and_converts_lbs_per_mwh(wt, client, keys):
-    wt.route("/v3/forecast", wt.Reply(200, data("BPA", (1000.0, 900.0))))
-    [reading] = WattTimeProvider(client=client).latest(["us-west1"])
-    assert reading.zone == "BPA" and reading.kind is IntensityKind.LATEST
+    start = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    wt.route("/v3/forecast", wt.Reply(200, data("BPA", (1000.0, 900.0), start=start)))
+    [reading] = WattTimeProvider(client=client, now=lambda: FIXED_NOW).latest(["us-west1"])
+    # The first point of a forecast, so labelled forecast, not measured.
+    assert reading.zone == "BPA" and reading.kind is IntensityKind.FORECAST
+    assert reading.signal == "marginal" and "horizon 0" in reading.detail
     assert reading.gco2e_per_kwh == pytest.approx(453.59237)
     assert reading.datetime_utc == "2026-05-01T10:00:00Z"
     assert "signal_type=co2_moer (marginal" in reading.detail and "co2_moer" in reading.source
@@ -63,10 +84,13 @@ def test_latest_logs_in_and_converts_lbs_per_mwh(wt, client, keys):
 
 
 def test_forecast_and_history_series(wt, client):
-    wt.route("/v3/forecast", wt.Reply(200, data("SC", (800.0, 700.0, 600.0))))
-    wt.route("/v3/historical", wt.Reply(200, data("SC", (500.0, 400.0), signal="co2_aoer")))
+    start = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    wt.route("/v3/forecast", wt.Reply(200, data("SC", (800.0, 700.0, 600.0), start=start)))
+    wt.route(
+        "/v3/historical", wt.Reply(200, data("SC", (500.0, 400.0), signal="co2_aoer", start=start))
+    )
+    ahead = WattTimeProvider(client=client).forecast(["us-east1"])  # co2_aoer has no forecast
     p = WattTimeProvider(client=client, signal_type="co2_aoer")
-    ahead = p.forecast(["us-east1"])
     assert [r.kind for r in ahead] == [IntensityKind.FORECAST] * 3
     assert ahead[2].datetime_utc == "2026-05-01T10:10:00Z"
     past = p.history(["us-east1"])
@@ -103,7 +127,7 @@ def test_expired_token_401_triggers_one_fresh_login(wt, client, keys):
 
     wt.route("/v3/forecast", forecast)
     [reading] = WattTimeProvider(client=client, allow_fallback=False).latest(["us-west1"])
-    assert reading.kind is IntensityKind.LATEST and len(wt.hits("/login")) == 2
+    assert reading.kind is IntensityKind.FORECAST and len(wt.hits("/login")) == 2
 
 
 def test_403_region_not_in_plan_is_clear_and_not_retried(wt, client):
@@ -133,7 +157,7 @@ def test_region_from_location_for_regions_without_a_catalogue_entry(wt, client):
     wt.route("/v3/forecast", wt.Reply(200, data("MISO_INDIANAPOLIS", (1100.0,))))
     p = WattTimeProvider(client=client, locations={"us-central1": (41.22, -95.86)})
     [reading] = p.latest(["us-central1"])
-    assert reading.zone == "MISO_INDIANAPOLIS" and reading.kind is IntensityKind.LATEST
+    assert reading.zone == "MISO_INDIANAPOLIS" and reading.kind is IntensityKind.FORECAST
     assert wt.hits("/v3/region-from-loc")[0].query == {
         "latitude": "41.220000",
         "longitude": "-95.860000",
