@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from carbon_aware.intensity import IntensityKind
-from carbon_aware.intensity.electricitymaps import ElectricityMapsProvider
+from carbon_aware.intensity.electricitymaps import DATA_CENTER_ZONES, ElectricityMapsProvider
 from carbon_aware.intensity.fallback import RegionFetchError
 from carbon_aware.intensity.secrets import MissingCredentialsError, Secret
 from carbon_aware.regions import get_region
@@ -441,3 +441,11 @@ def test_forecast_horizon_and_granularity_are_sent_and_kept(loopback, client):
     with pytest.raises(ValueError, match="temporal_granularity"):
         provider(client, temporal_granularity="daily")
     assert len(loopback.hits("/v3/carbon-intensity/forecast")) == 1
+
+
+def test_data_centre_zones_list_only_where_electricity_maps_disagrees_with_the_catalogue():
+    # REGIONS.md: EM's data_centers.json (b354f28a) differs for exactly these three regions.
+    assert sorted(DATA_CENTER_ZONES) == ["us-central1", "us-east1", "us-west1"]
+    for region, zone in DATA_CENTER_ZONES.items():
+        catalogue = get_region(region).electricity_maps_zone
+        assert zone != catalogue and zone.split("-")[0] == catalogue.split("-")[0] == "US"
