@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from carbon_aware.intensity.base import IntensityKind, IntensitySnapshot
+from carbon_aware.intensity.base import IntensityKind, IntensityReading, IntensitySnapshot
 from carbon_aware.planning.constraints import (
     Constraints,
     intensity_exclusion,
@@ -31,6 +31,7 @@ class RankedRegion:
     datetime_utc: str
     is_fallback: bool
     detail: str
+    signal: str = "average"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,23 @@ def _tie_break_annual(region: str) -> float:
     return annual if annual is not None else float("inf")
 
 
+def _mixed_signals_note(readings: list[IntensityReading]) -> list[str]:
+    """Says plainly when marginal and average figures are ranked together, and which is which."""
+    by_signal: dict[str, list[str]] = {}
+    for reading in readings:
+        by_signal.setdefault(reading.signal, [])
+        if reading.region not in by_signal[reading.signal]:
+            by_signal[reading.signal].append(reading.region)
+    if len(by_signal) < 2:
+        return []
+    parts = "; ".join(f"{signal}: {', '.join(regions)}" for signal, regions in by_signal.items())
+    return [
+        "ranking mixes signals that are different quantities (a marginal rate is the plant "
+        "answering extra load, an average is the grid mix), so their order is not like for like: "
+        + parts
+    ]
+
+
 def choose_region(
     snapshot: IntensitySnapshot,
     candidate_regions: list[str],
@@ -144,9 +162,11 @@ def choose_region(
             datetime_utc=readings[r].datetime_utc,
             is_fallback=readings[r].kind == IntensityKind.FALLBACK,
             detail=readings[r].detail,
+            signal=readings[r].signal,
         )
         for i, r in enumerate(ordered)
     )
+    notes.extend(_mixed_signals_note([readings[r] for r in [*ordered, baseline_region]]))
     best = readings[ordered[0]]
     baseline = readings[baseline_region]
     saving = (

@@ -6,6 +6,7 @@ The key is set in the environment (as a developer would), the provider really se
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,9 @@ def electricity_maps(request):
             {
                 "zone": "FI",
                 "carbonIntensity": 41,
-                "datetime": "2026-11-23T10:00:00.000Z",
-                "updatedAt": "2026-11-23T09:55:00.000Z",
+                # A live answer is for the current hour: older ones are refused as stale.
+                "datetime": datetime.now(UTC).strftime("%Y-%m-%dT%H:00:00.000Z"),
+                "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                 "isEstimated": True,
                 "estimationMethod": "TIME_SLICER_AVERAGE",
             },

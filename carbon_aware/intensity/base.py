@@ -9,6 +9,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 UNIT = "gCO2e/kWh"
+AVERAGE = "average"
+MARGINAL = "marginal"
 
 
 class IntensityKind(StrEnum):
@@ -34,6 +36,9 @@ class IntensityReading:
         kind: Whether the figure is measured now, historical, forecast, annual or a fallback.
         is_estimated: Whether the provider marks the figure as estimated.
         detail: Free-form provenance (estimation method, emission factor type, fallback cause).
+        signal: ``average`` (the grid mix: Electricity Maps, Google's annual figures, WattTime
+            ``co2_aoer``) or ``marginal`` (the plant that answers extra load: WattTime
+            ``co2_moer``). The two are different quantities and must not be ranked as one.
     """
 
     region: str
@@ -44,6 +49,7 @@ class IntensityReading:
     kind: IntensityKind
     is_estimated: bool = False
     detail: str = ""
+    signal: str = AVERAGE
     unit: str = field(default=UNIT, init=False)
 
     def __post_init__(self) -> None:
@@ -52,6 +58,8 @@ class IntensityReading:
                 f"carbon intensity for {self.region} must be a finite number >= 0 {UNIT}, "
                 f"got {self.gco2e_per_kwh!r}"
             )
+        if self.signal not in (AVERAGE, MARGINAL):
+            raise ValueError(f"signal must be {AVERAGE!r} or {MARGINAL!r}, got {self.signal!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the reading as JSON-ready data with explicit units."""
@@ -73,6 +81,7 @@ class IntensityReading:
             kind=IntensityKind(data["kind"]),
             is_estimated=bool(data.get("is_estimated", False)),
             detail=str(data.get("detail", "")),
+            signal=str(data.get("signal", AVERAGE)),
         )
 
 

@@ -17,6 +17,10 @@ class UnsupportedRegionError(IntensityFetchError):
     """The provider has no grid region for this GCP region."""
 
 
+class ZoneMismatchError(IntensityFetchError):
+    """The provider answered for another grid zone than the one asked for."""
+
+
 class RegionFetchError(IntensityFetchError):
     """One or more regions could not be fetched and no fallback was allowed (or possible).
 

@@ -1,9 +1,12 @@
 """Shared HTTP for the live providers: JSON GETs with timeouts, retries, redaction and fan-out.
 
 Every provider goes through :class:`JsonHttpClient`, so retry, backoff, ``Retry-After`` handling,
-error classification and key redaction live in one place. Errors are subclasses of
+error classification, rate limits and key redaction live in one place. Errors are subclasses of
 :class:`IntensityFetchError`; their text never holds an API key, password or token (callers pass
-the secret values of a request in ``secrets`` and every message is scrubbed of them).
+the secret values of a request in ``secrets`` and every message is scrubbed of them). The same
+secrets are scrubbed from every body a server returns before it is cached or handed back, and
+redirects are followed only within the origin asked: ``requests`` strips ``Authorization`` on a
+cross-host redirect but forwards custom headers such as Electricity Maps' ``auth-token``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -30,6 +33,8 @@ from carbon_aware.intensity.cache import DiskCache
 LOGGER = logging.getLogger(__name__)
 REDACTED = "***"
 DEFAULT_MAX_IN_FLIGHT = 20
+MAX_SAME_ORIGIN_REDIRECTS = 5
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MESSAGE_CHARS = 200
 T = TypeVar("T")
 R = TypeVar("R")
@@ -81,7 +86,62 @@ class BadResponseError(IntensityFetchError):
     """The body is not the JSON the docs describe: malformed, truncated, missing or bad fields."""
 
 
+class RedirectRefusedError(IntensityFetchError):
+    """The server redirected to another origin; not followed, so credentials stay put."""
+
+
 _RETRYABLE = (TransportError, RateLimitedError, ServerError)
+
+
+class RateLimit:
+    """At most ``max_requests`` calls to :meth:`acquire` in any rolling ``window_s`` seconds.
+
+    Callers block (``sleep``) until a slot frees up, so a burst stays inside a provider's
+    published limit instead of drawing 429s.
+
+    Args:
+        max_requests: Calls allowed per window.
+        window_s: Window length in seconds.
+        clock: Monotonic clock in seconds (tests pass a fake).
+        sleep: Wait function (tests pass one that advances the fake clock).
+    """
+
+    def __init__(
+        self,
+        max_requests: int,
+        window_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_requests < 1 or not window_s > 0:
+            raise ValueError(
+                f"rate limit needs max_requests >= 1 and window_s > 0, "
+                f"got {max_requests} per {window_s!r} s"
+            )
+        self.max_requests = max_requests
+        self.window_s = float(window_s)
+        self._clock = clock
+        self._sleep = sleep
+        self._stamps: list[float] = []
+        self._lock = threading.Lock()
+        self.waited_s = 0.0
+
+    def __repr__(self) -> str:
+        return f"RateLimit({self.max_requests} per {self.window_s:g} s)"
+
+    def acquire(self) -> None:
+        """Blocks until one more call fits in the window, then records it."""
+        with self._lock:  # held while waiting: later callers queue behind the first
+            while True:
+                now = self._clock()
+                self._stamps = [t for t in self._stamps if now - t < self.window_s]
+                if len(self._stamps) < self.max_requests:
+                    self._stamps.append(now)
+                    return
+                wait = self._stamps[0] + self.window_s - now
+                self.waited_s += wait
+                self._sleep(wait)
 
 
 @dataclass(frozen=True)
@@ -117,6 +177,26 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
+
+
+def redact_json(value: Any, secrets: Iterable[str]) -> Any:
+    """Returns a copy of a decoded JSON value with every secret scrubbed from keys and strings."""
+    values = [s for s in secrets if s]
+    if not values:
+        return value
+    if isinstance(value, str):
+        return redact(value, values)
+    if isinstance(value, list):
+        return [redact_json(item, values) for item in value]
+    if isinstance(value, dict):
+        return {redact(str(k), values): redact_json(v, values) for k, v in value.items()}
+    return value
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def describe_url(url: str, params: Mapping[str, str] | None = None) -> str:
@@ -202,15 +282,18 @@ class JsonHttpClient:
         headers: Mapping[str, str] | None = None,
         secrets: Sequence[str] = (),
         cacheable: bool = True,
+        limit: RateLimit | None = None,
     ) -> Any:
-        """GETs ``url`` and returns the parsed JSON body.
+        """GETs ``url`` and returns the parsed JSON body, with ``secrets`` scrubbed from it.
 
         Args:
             url: Absolute URL.
             params: Query parameters (must not hold secrets: they reach logs and the cache key).
-            headers: Request headers (may hold secrets; never logged, cached or echoed).
-            secrets: Secret values to scrub from every message this call produces.
+            headers: Request headers (may hold secrets; never logged, cached, echoed, or sent to
+                another origin on a redirect).
+            secrets: Secret values to scrub from every message and body this call produces.
             cacheable: Whether the body may be stored in and served from the disk cache.
+            limit: Provider rate limit; every attempt, retries included, takes a slot.
 
         Returns:
             The decoded JSON value.
@@ -222,6 +305,7 @@ class JsonHttpClient:
             ServerError: 5xx after the retries or deadline ran out.
             TransportError: Timeouts or connection failures after the retries ran out.
             BadResponseError: The body is not valid JSON.
+            RedirectRefusedError: A redirect to another origin (not followed, not retried).
         """
         where = describe_url(url, params)
         use_cache = cacheable and self.cache is not None
@@ -229,11 +313,13 @@ class JsonHttpClient:
             hit = self.cache.get(where)
             if hit is not None:
                 LOGGER.debug("cache hit for %s", where)
-                return hit
+                return redact_json(hit, secrets)
         started = self._clock()
         attempt = 0
         while True:
             attempt += 1
+            if limit is not None:
+                limit.acquire()
             remaining = self.policy.deadline_s - (self._clock() - started)
             try:
                 body = self._attempt(url, params, headers, secrets, where, max(0.001, remaining))
@@ -246,6 +332,7 @@ class JsonHttpClient:
                 LOGGER.info("retrying %s in %.2f s after: %s", where, delay, err)
                 self._sleep(delay)
                 continue
+            body = redact_json(body, secrets)
             if use_cache and self.cache is not None:
                 self.cache.put(where, body)
             return body
@@ -260,16 +347,7 @@ class JsonHttpClient:
         timeout_s: float,
     ) -> Any:
         timeout = min(self.policy.timeout_s, timeout_s)
-        try:
-            response = self._session().get(
-                url, params=dict(params or {}), headers=dict(headers or {}), timeout=timeout
-            )
-            text = response.text
-        except requests.Timeout:
-            raise TransportError(f"GET {where}: no response within {timeout:.2f} s") from None
-        except requests.RequestException as err:
-            cause = redact(f"{type(err).__name__}: {err}", secrets)
-            raise TransportError(f"GET {where}: connection failed ({cause})") from None
+        response = self._follow(url, params, headers, secrets, where, timeout)
         status = response.status_code
         if status >= 400:
             message = redact(_server_message(response), secrets)
@@ -285,12 +363,59 @@ class JsonHttpClient:
                 error_type = ServerError
             hint = retry_after_s(response.headers.get("Retry-After"))
             raise error_type(text_, status, message, hint)
+        text = response.text
         try:
             return json.loads(text)
         except json.JSONDecodeError as err:
             raise BadResponseError(
                 f"GET {where}: body is not valid JSON ({err.msg} at char {err.pos} of {len(text)})"
             ) from None
+
+    def _follow(
+        self,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        secrets: Sequence[str],
+        where: str,
+        timeout: float,
+    ) -> requests.Response:
+        """GETs ``url``, following redirects only while they stay on the same origin."""
+        origin = _origin(url)
+        query: dict[str, str] | None = dict(params or {})
+        for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
+            try:
+                response = self._session().get(
+                    url,
+                    params=query,
+                    headers=dict(headers or {}),
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+                _ = response.text  # read the body now, so a truncated one fails here
+            except requests.Timeout:
+                raise TransportError(f"GET {where}: no response within {timeout:.2f} s") from None
+            except requests.RequestException as err:
+                cause = redact(f"{type(err).__name__}: {err}", secrets)
+                raise TransportError(f"GET {where}: connection failed ({cause})") from None
+            location = response.headers.get("Location")
+            if response.status_code not in _REDIRECT_STATUSES or not location:
+                return response
+            target = urljoin(response.url or url, location)
+            if _origin(target) != origin:
+                scheme, host, port = _origin(target)
+                raise RedirectRefusedError(
+                    redact(
+                        f"GET {where}: HTTP {response.status_code} redirect to another origin "
+                        f"({scheme}://{host}:{port}) not followed, so the request's credentials "
+                        "are not sent there; point the provider's base URL at the final host",
+                        secrets,
+                    )
+                )
+            url, query = target, None  # the Location carries its own query
+        raise RedirectRefusedError(
+            f"GET {where}: more than {MAX_SAME_ORIGIN_REDIRECTS} redirects; gave up"
+        )
 
     def _delay(self, err: IntensityFetchError, attempt: int) -> float:
         """Seconds to wait before the next attempt: ``Retry-After`` (capped) or jittered backoff."""

@@ -63,9 +63,12 @@ def validate_secret_name(name: str) -> str:
     """
     stripped = name.strip()
     if not _SECRET_NAME.match(stripped):
+        # Never echo the value: a key pasted here by mistake would land in logs and job errors.
         raise ValueError(
-            f"invalid Secret Manager name {stripped!r}: expected "
-            "projects/PROJECT/secrets/SECRET/versions/latest (or a version number)"
+            f"invalid Secret Manager name for api_key_secret (the {len(stripped)}-character "
+            "value is not shown, in case it is a key): expected "
+            "projects/PROJECT/secrets/SECRET/versions/latest (or a version number); put the key "
+            "itself in Secret Manager or an environment variable, never in a parameter"
         )
     return stripped
 

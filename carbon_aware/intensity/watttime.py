@@ -5,11 +5,19 @@ logs in again before it expires (and once more if a data call answers 401). Emis
 in lbs/MWh and are converted to gCO2e/kWh (1 lb/MWh = 0.45359237 g/kWh); each reading keeps the
 signal type (``co2_moer`` marginal, ``co2_aoer`` average). The signal index is a 0-100 percentile,
 not an intensity, so it is returned as :class:`SignalIndex` rather than as a reading.
+
+Limits from WattTime's API documentation (https://docs.watttime.org): at most 3,000 requests in
+any 5-minute window and 100 logins in 5 minutes (both enforced here before sending); forecast and
+historical data are for subscribers, and free accounts get ``CAISO_NORTH`` only. ``co2_aoer`` is
+historical only (transition guide: "co2_aoer (historical only, for accounting purposes)"), so it
+has no forecast and its current figure is the newest historical point. ``GET /v3/my-access`` is
+read once per provider to refuse, before sending, a region or signal the account does not have.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,15 +25,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from carbon_aware.intensity.base import IntensityKind, IntensityReading
+from carbon_aware.intensity import checks
+from carbon_aware.intensity.base import AVERAGE, MARGINAL, IntensityKind, IntensityReading
 from carbon_aware.intensity.cache import DiskCache
-from carbon_aware.intensity.fallback import RegionFetchError, UnsupportedRegionError, fetch_regions
+from carbon_aware.intensity.fallback import (
+    RegionFetchError,
+    UnsupportedRegionError,
+    ZoneMismatchError,
+    fetch_regions,
+)
 from carbon_aware.intensity.http import (
     DEFAULT_MAX_IN_FLIGHT,
     AuthError,
     BadResponseError,
     IntensityFetchError,
     JsonHttpClient,
+    RateLimit,
     base_url,
     map_concurrently,
     require_field,
@@ -35,11 +50,18 @@ from carbon_aware.intensity.http import (
 from carbon_aware.intensity.secrets import WattTimeCredentials, watttime_credentials
 from carbon_aware.regions import get_region
 
+LOGGER = logging.getLogger(__name__)
 BASE_URL_ENV = "WATTTIME_API_URL"
 DEFAULT_BASE_URL = "https://api.watttime.org"
 GCO2E_PER_KWH_PER_LBS_PER_MWH = 0.45359237
 TOKEN_LIFETIME_S = 30 * 60.0
-SIGNAL_TYPES = {"co2_moer": "marginal", "co2_aoer": "average"}
+SIGNAL_TYPES = {"co2_moer": MARGINAL, "co2_aoer": AVERAGE}
+FORECAST_SIGNALS = ("co2_moer",)
+MAX_FORECAST_HORIZON_H = 72
+FREE_REGION = "CAISO_NORTH"
+REQUESTS_PER_WINDOW = 3000
+LOGINS_PER_WINDOW = 100
+RATE_WINDOW_S = 300.0
 
 
 def lbs_per_mwh_to_gco2e_per_kwh(lbs_per_mwh: float) -> float:
@@ -75,6 +97,12 @@ class WattTimeProvider:
         token_refresh_margin_s: Log in again this long before the token's 30 minutes are up.
         clock: Monotonic clock in seconds (tests pass a fake).
         secret_client: Secret Manager client to use instead of creating one.
+        data_limit: Rate limit on data requests (default 3,000 per 5 minutes, WattTime's own).
+        login_limit: Rate limit on logins (default 100 per 5 minutes, WattTime's own).
+        check_access: Read ``/v3/my-access`` once and refuse, before sending, a region or signal
+            the account does not have.
+        max_age: Oldest current figure accepted; None reads ``$CARBON_AWARE_MAX_READING_AGE_H``.
+        now: Wall clock (timezone-aware UTC; tests pass a fixed one).
     """
 
     name = "watttime"
@@ -92,6 +120,11 @@ class WattTimeProvider:
         token_refresh_margin_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         secret_client: Any | None = None,
+        data_limit: RateLimit | None = None,
+        login_limit: RateLimit | None = None,
+        check_access: bool = True,
+        max_age: timedelta | None = None,
+        now: Callable[[], datetime] = checks.utc_now,
     ) -> None:
         if signal_type not in SIGNAL_TYPES:
             raise ValueError(
@@ -111,6 +144,14 @@ class WattTimeProvider:
         self._token: str | None = None
         self._token_obtained_at = 0.0
         self.logins = 0
+        self.data_limit = data_limit or RateLimit(REQUESTS_PER_WINDOW, RATE_WINDOW_S)
+        self.login_limit = login_limit or RateLimit(LOGINS_PER_WINDOW, RATE_WINDOW_S)
+        self.check_access = check_access
+        self.max_age = max_age
+        self._now = now
+        self._access_lock = threading.Lock()
+        self._access: dict[str, dict[str, set[str]]] | None = None
+        self._access_read = False
 
     def __repr__(self) -> str:
         return (
@@ -146,6 +187,7 @@ class WattTimeProvider:
                 headers={"Authorization": f"Basic {basic}"},
                 secrets=(creds.password.reveal(), basic),
                 cacheable=False,  # never store tokens
+                limit=self.login_limit,
             )
             token = body.get("token") if isinstance(body, dict) else None
             if not isinstance(token, str) or not token:
@@ -166,6 +208,7 @@ class WattTimeProvider:
                     headers={"Authorization": f"Bearer {token}"},
                     secrets=self._secrets(),
                     cacheable=cacheable,
+                    limit=self.data_limit,
                 )
             except AuthError as err:
                 if err.status == 401 and attempt == 1:
@@ -174,11 +217,58 @@ class WattTimeProvider:
                 raise AuthError(
                     f"WattTime refused {path} (HTTP {err.status}: {err.message or 'no message'}); "
                     "check WATTTIME_USERNAME/WATTTIME_PASSWORD, and GET /v3/my-access for the "
-                    "regions and signals your plan covers (free accounts: CAISO_NORTH only)",
+                    f"regions and signals your plan covers (free accounts: {FREE_REGION} only)",
                     err.status,
                     err.message,
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- access ---------------------------------------------------------------------------
+
+    def my_access(self) -> dict[str, dict[str, set[str]]] | None:
+        """Signal type -> WattTime region -> endpoints, from ``/v3/my-access`` (read once).
+
+        Returns None when the listing cannot be read; access is then left to the data calls.
+        """
+        with self._access_lock:
+            if self._access_read:
+                return self._access
+            self._access_read = True
+            try:
+                body = self._get("/v3/my-access", {}, cacheable=False)  # per account
+            except IntensityFetchError as err:
+                LOGGER.info("WattTime /v3/my-access unavailable, access not checked: %s", err)
+                return None
+            access: dict[str, dict[str, set[str]]] = {}
+            for signal in body.get("signal_types", []) if isinstance(body, dict) else []:
+                regions = access.setdefault(str(signal.get("signal_type")), {})
+                for entry in signal.get("regions", []):
+                    regions[str(entry.get("region"))] = {
+                        str(e.get("endpoint", "")).strip("/") for e in entry.get("endpoints", [])
+                    }
+            self._access = access
+            return access
+
+    def _require_access(self, wt_region: str, path: str) -> None:
+        access = self.my_access() if self.check_access else None
+        if access is None:
+            return
+        regions = access.get(self.signal_type, {})
+        if path.strip("/") in regions.get(wt_region, set()):
+            return
+        free = set(regions) <= {FREE_REGION}
+        hint = (
+            f"this looks like a free WattTime account, which gets data for {FREE_REGION} only; "
+            "a subscription covers other regions"
+            if free
+            else f"the account has {self.signal_type} for: {', '.join(sorted(regions)) or 'none'}"
+        )
+        raise AuthError(
+            f"WattTime: your account has no access to {path} {self.signal_type} for {wt_region} "
+            f"(GET /v3/my-access); not requested: {hint}",
+            403,
+            "",
+        )
 
     # --- regions --------------------------------------------------------------------------
 
@@ -208,18 +298,57 @@ class WattTimeProvider:
     # --- data -----------------------------------------------------------------------------
 
     def latest(self, regions: list[str]) -> list[IntensityReading]:
-        """Returns the current rate per region: the first point of ``/v3/forecast`` (horizon 0)."""
-        return self._fetch_all(
-            regions, "/v3/forecast", IntensityKind.LATEST, {"horizon_hours": "0"}
-        )
+        """Returns the current rate per region.
 
-    def forecast(self, regions: list[str]) -> list[IntensityReading]:
-        """Returns the forecast series per region (``kind=forecast``)."""
-        return self._fetch_all(regions, "/v3/forecast", IntensityKind.FORECAST, {})
+        For ``co2_moer`` that is the first point of ``/v3/forecast`` (horizon 0), labelled
+        ``kind=forecast``: WattTime publishes no measured real-time MOER. For ``co2_aoer``
+        (historical only) it is the newest point of ``/v3/historical``, ``kind=latest``. Either
+        way a point older than the staleness limit is not used.
+        """
+        max_age = self.max_age or checks.max_reading_age()
+        if self.signal_type in FORECAST_SIGNALS:
+            return self._fetch_all(
+                regions, "/v3/forecast", IntensityKind.FORECAST, {"horizon_hours": "0"}, max_age
+            )
+        end = self._now().astimezone(UTC).replace(microsecond=0)
+        window = {"start": (end - max_age).isoformat(), "end": end.isoformat()}
+        return self._fetch_all(regions, "/v3/historical", IntensityKind.LATEST, window, max_age)
+
+    def forecast(
+        self, regions: list[str], horizon_hours: int | None = None
+    ) -> list[IntensityReading]:
+        """Returns the forecast series per region (``kind=forecast``; ``co2_moer`` only).
+
+        Args:
+            regions: GCP region ids.
+            horizon_hours: Hours ahead (``horizon_hours``, 0-72); None leaves WattTime's default.
+
+        Raises:
+            ValueError: The signal has no forecast (``co2_aoer``) or the horizon is out of range.
+        """
+        if self.signal_type not in FORECAST_SIGNALS:
+            raise ValueError(
+                f"WattTime publishes {self.signal_type} as historical data only, with no "
+                "forecast; use signal_type='co2_moer' for a forecast, or history() for "
+                f"{self.signal_type}"
+            )
+        extra: dict[str, str] = {}
+        if horizon_hours is not None:
+            if (
+                isinstance(horizon_hours, bool)
+                or not isinstance(horizon_hours, int)
+                or not 0 <= horizon_hours <= MAX_FORECAST_HORIZON_H
+            ):
+                raise ValueError(
+                    f"horizon_hours must be a whole number of hours from 0 to "
+                    f"{MAX_FORECAST_HORIZON_H}, got {horizon_hours!r}"
+                )
+            extra["horizon_hours"] = str(horizon_hours)
+        return self._fetch_all(regions, "/v3/forecast", IntensityKind.FORECAST, extra)
 
     def history(self, regions: list[str]) -> list[IntensityReading]:
         """Returns the last 24 hours per region from ``/v3/historical`` (``kind=history``)."""
-        end = datetime.now(UTC).replace(microsecond=0)
+        end = self._now().astimezone(UTC).replace(microsecond=0)
         window = {"start": (end - timedelta(hours=24)).isoformat(), "end": end.isoformat()}
         return self._fetch_all(regions, "/v3/historical", IntensityKind.HISTORY, window)
 
@@ -258,12 +387,17 @@ class WattTimeProvider:
         )
 
     def _fetch_all(
-        self, regions: list[str], path: str, kind: IntensityKind, extra: Mapping[str, str]
+        self,
+        regions: list[str],
+        path: str,
+        kind: IntensityKind,
+        extra: Mapping[str, str],
+        max_age: timedelta | None = None,
     ) -> list[IntensityReading]:
         self._creds()  # fail fast, before fan-out, when nothing is configured
 
         def one(region: str) -> list[IntensityReading]:
-            return self._fetch_one(region, path, kind, extra)
+            return self._fetch_one(region, path, kind, extra, max_age)
 
         return fetch_regions(
             self.name,
@@ -281,38 +415,68 @@ class WattTimeProvider:
         return data
 
     def _fetch_one(
-        self, region: str, path: str, kind: IntensityKind, extra: Mapping[str, str]
+        self,
+        region: str,
+        path: str,
+        kind: IntensityKind,
+        extra: Mapping[str, str],
+        max_age: timedelta | None,
     ) -> list[IntensityReading]:
         wt_region = self.watttime_region(region)
+        self._require_access(wt_region, path)
         body = self._get(path, {"region": wt_region, "signal_type": self.signal_type, **extra})
         where = f"WattTime {path} for {region}"
         meta = require_field(body, "meta", where)
         units = str(require_field(meta, "units", where))
         if units != "lbs_co2_per_mwh":
             raise BadResponseError(f"{where}: expected units lbs_co2_per_mwh, got {units!r}")
+        answered = meta.get("region")
+        if answered is not None and str(answered) != wt_region:
+            raise ZoneMismatchError(
+                f"{where}: asked for WattTime region {wt_region} but the answer is for "
+                f"{answered}; not used"
+            )
         signal = str(meta.get("signal_type") or self.signal_type)
+        if signal != self.signal_type:
+            raise BadResponseError(f"{where}: asked for {self.signal_type}, answer is {signal}")
         points = self._points(body, where)
-        if kind is IntensityKind.LATEST:
-            points = points[:1]
-        detail = (
-            f"signal_type={signal} ({SIGNAL_TYPES.get(signal, 'unknown')} emissions rate); "
-            f"converted from {units}"
-        )
-        if meta.get("generated_at"):
-            detail += f"; generated_at={meta['generated_at']}"
+        current = max_age is not None
+        if current:  # horizon 0 of a forecast starts now; a historical window ends now
+            points = points[:1] if path == "/v3/forecast" else points[-1:]
+        facts = [
+            f"signal_type={signal} ({SIGNAL_TYPES[signal]} emissions rate)",
+            f"converted from {units}",
+        ]
+        if kind is IntensityKind.FORECAST and current:
+            facts.append("first point of the forecast (horizon 0), not a measurement")
+        for name in ("generated_at", "data_point_period_seconds"):
+            if meta.get(name) is not None:
+                facts.append(f"{name}={meta[name]}")
+        model = meta.get("model")
+        if isinstance(model, dict) and model.get("date"):
+            facts.append(f"model={model['date']}")
+        now = self._now()
         readings = []
         for point in points:
             lbs_per_mwh = require_intensity(require_field(point, "value", where), "value", where)
+            moment = utc_timestamp(require_field(point, "point_time", where), where)
+            if current and max_age is not None:
+                checks.current(moment, now, max_age, where)
+            elif kind is IntensityKind.HISTORY:
+                checks.not_in_future(moment, now, where)
             readings.append(
                 IntensityReading(
                     region=region,
                     zone=wt_region,
-                    gco2e_per_kwh=lbs_per_mwh_to_gco2e_per_kwh(lbs_per_mwh),
-                    datetime_utc=utc_timestamp(require_field(point, "point_time", where), where),
+                    gco2e_per_kwh=checks.plausible(
+                        lbs_per_mwh_to_gco2e_per_kwh(lbs_per_mwh), where
+                    ),
+                    datetime_utc=moment,
                     source=f"WattTime API v3 {path} ({signal})",
                     kind=kind,
                     is_estimated=False,
-                    detail=detail,
+                    detail="; ".join(facts),
+                    signal=SIGNAL_TYPES[signal],
                 )
             )
         return readings

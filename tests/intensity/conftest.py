@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -65,16 +66,27 @@ def client(sleeps: RecordingSleep) -> JsonHttpClient:
     return JsonHttpClient(FAST_POLICY, sleep=sleeps)
 
 
+def this_hour() -> str:
+    """The start of the current UTC hour, as Electricity Maps stamps its latest figure."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:00:00.000Z")
+
+
 @pytest.fixture
 def em_point():
-    """Builds an Electricity Maps carbon-intensity object as the v3 docs show it."""
+    """Builds an Electricity Maps carbon-intensity object as the v3 docs show it.
+
+    Shape: API reference, GET /v3/carbon-intensity/latest, response example (zone,
+    carbonIntensity, datetime, updatedAt, createdAt, emissionFactorType, isEstimated,
+    estimationMethod; https://portal.electricitymaps.com/developer-hub/api/reference). The
+    datetime defaults to the current hour, as a live answer would carry.
+    """
 
     def build(zone: str = "BE", value: object = 123.0, **extra: object) -> dict:
         point = {
             "zone": zone,
             "carbonIntensity": value,
-            "datetime": "2026-05-01T10:00:00.000Z",
-            "updatedAt": "2026-05-01T10:05:12.002Z",
+            "datetime": this_hour(),
+            "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "createdAt": "2026-04-28T06:20:31.772Z",
             "emissionFactorType": "lifecycle",
             "isEstimated": True,

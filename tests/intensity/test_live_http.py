@@ -5,13 +5,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from carbon_aware.intensity.cache import DiskCache
 from carbon_aware.intensity.http import (
     AuthError,
     BadResponseError,
     IntensityFetchError,
     JsonHttpClient,
     NotFoundError,
+    RateLimit,
     RateLimitedError,
+    RedirectRefusedError,
     RetryPolicy,
     ServerError,
     TransportError,
@@ -20,6 +23,8 @@ from carbon_aware.intensity.http import (
     redact,
     retry_after_s,
 )
+
+from .loopback import LoopbackServer
 
 
 def test_5xx_is_retried_then_succeeds(loopback, client, sleeps):
@@ -140,3 +145,55 @@ def test_helpers():
     assert retry_after_s("soon") is None and retry_after_s(None) is None
     with pytest.raises(ValueError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
+
+
+def test_a_redirect_to_another_origin_is_not_followed_and_credentials_stay(loopback):
+    # requests strips only Authorization on a cross-host redirect; custom headers such as
+    # Electricity Maps' auth-token would travel on. The other origin must see no request at all.
+    other = LoopbackServer().start()
+    try:
+        other.route("/collect", other.Reply(200, {"zone": "BE"}))
+        loopback.route("/x", loopback.Reply(302, b"", {"Location": f"{other.url}/collect"}))
+        client = JsonHttpClient(RetryPolicy(max_attempts=3, timeout_s=1))
+        with pytest.raises(RedirectRefusedError, match="redirect to another origin") as err:
+            client.get_json(
+                f"{loopback.url}/x", headers={"auth-token": "k-123456"}, secrets=("k-123456",)
+            )
+        assert other.requests == [] and len(loopback.hits("/x")) == 1  # not retried
+        assert "k-123456" not in str(err.value)
+    finally:
+        other.stop()
+
+
+def test_a_same_origin_redirect_is_followed(loopback, client):
+    loopback.route("/old", loopback.Reply(301, b"", {"Location": "/new?zone=BE"}))
+    loopback.route("/new", loopback.Reply(200, {"ok": 1}))
+    assert client.get_json(f"{loopback.url}/old", headers={"auth-token": "k"}) == {"ok": 1}
+    [moved] = loopback.hits("/new")
+    assert moved.query == {"zone": "BE"} and moved.headers["auth-token"] == "k"
+
+
+def test_a_secret_echoed_in_a_200_body_is_scrubbed_before_cache_and_caller(loopback, tmp_path):
+    secret = "k-echoed-0042"
+    loopback.route("/x", loopback.Reply(200, {"note": f"your key {secret}", secret: [secret]}))
+    client = JsonHttpClient(cache=DiskCache(tmp_path))
+    body = client.get_json(f"{loopback.url}/x", secrets=(secret,))
+    assert body == {"note": "your key ***", "***": ["***"]}
+    assert secret not in "".join(p.read_text() for p in tmp_path.iterdir())
+    assert client.get_json(f"{loopback.url}/x", secrets=(secret,)) == body  # from the cache
+
+
+def test_rate_limit_spaces_calls_over_the_window():
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limit = RateLimit(2, 10.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        limit.acquire()
+    assert waits == [10.0, 10.0] and limit.waited_s == 20.0
+    with pytest.raises(ValueError, match="rate limit"):
+        RateLimit(0, 10.0)

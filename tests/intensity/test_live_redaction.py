@@ -4,16 +4,22 @@ The loopback server is deliberately hostile: its error bodies echo the key, pass
 as a misbehaving proxy might.
 """
 
+import argparse
 import base64
+import json
 import logging
 
 import pytest
 
+from carbon_aware.intensity import fetch_snapshot
 from carbon_aware.intensity.cache import DiskCache
+from carbon_aware.intensity.cli import register
 from carbon_aware.intensity.electricitymaps import ElectricityMapsProvider
 from carbon_aware.intensity.fallback import RegionFetchError
 from carbon_aware.intensity.http import JsonHttpClient
 from carbon_aware.intensity.watttime import WattTimeProvider
+
+from .conftest import this_hour
 
 REGIONS = [
     "europe-west1",
@@ -28,7 +34,7 @@ REGIONS = [
 def em_faults(server, key):
     """One fault per zone, several of them quoting the key."""
     R = server.Reply
-    ok = {"zone": "GB", "carbonIntensity": 99, "datetime": "2026-05-01T00:00:00Z", "note": "fine"}
+    ok = {"zone": "GB", "carbonIntensity": 99, "datetime": this_hour(), "note": "fine"}
     replies = {
         "BE": R(401, {"error": "Invalid auth-token", "message": f"token {key} is invalid"}),
         "FI": R(500, {"error": f"upstream failed for auth-token={key}"}),
@@ -38,6 +44,13 @@ def em_faults(server, key):
         "GB": R(200, ok),
     }
     return lambda request: replies[request.query["zone"]]
+
+
+def run_cli(argv):
+    parser = argparse.ArgumentParser(prog="carbon-aware")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["intensity", *argv])
+    return args.func(args)
 
 
 def scrub_check(secret_values, *texts):
@@ -111,3 +124,24 @@ def test_bad_login_does_not_echo_the_password(loopback, keys, client, caplog):
     with pytest.raises(RegionFetchError) as err:
         WattTimeProvider(client=client, allow_fallback=False).latest(["us-west1"])
     scrub_check([keys.wt_password], caplog.text, str(err.value))
+
+
+def test_a_key_echoed_in_a_200_body_reaches_no_output_artifact_or_cache(
+    loopback, keys, em_point, tmp_path, capsys, monkeypatch
+):
+    # A careless server quotes the key inside an otherwise valid answer (here in estimationMethod,
+    # which the reading's detail keeps). It must not reach stdout, the snapshot or the cache.
+    point = em_point("BE", 120, estimationMethod=f"TIME_SLICER_AVERAGE for {keys.em}")
+    point["echo"] = {"auth-token": keys.em}
+    loopback.route("/v3/carbon-intensity/latest", loopback.Reply(200, point))
+    cache = tmp_path / "cache"
+    assert run_cli(["--regions", "europe-west1", "--provider", "electricitymaps", "--json",
+                    "--cache-dir", str(cache)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    [row] = json.loads(printed)
+    assert row["kind"] == "latest" and "TIME_SLICER_AVERAGE for ***" in row["detail"]
+    monkeypatch.setenv("CARBON_AWARE_CACHE_DIR", str(cache))
+    snapshot = fetch_snapshot("electricitymaps", ["europe-west1"]).to_json()
+    cached = "".join(p.read_text() for p in cache.iterdir())
+    scrub_check([keys.em], printed, snapshot, cached)
+    assert '"kind": "latest"' in snapshot and "***" in cached

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from carbon_aware.intensity.electricitymaps import ElectricityMapsProvider
 from carbon_aware.intensity.secrets import (
     MissingCredentialsError,
     Secret,
@@ -17,6 +18,7 @@ from carbon_aware.intensity.secrets import (
     validate_secret_name,
     watttime_credentials,
 )
+from carbon_aware.parameters import validate_run_parameters
 
 
 class FakeSecretManager:
@@ -124,3 +126,18 @@ def test_reprs_and_str_never_show_values():
     creds = WattTimeCredentials("user", secret)
     for text in (repr(secret), str(secret), repr(creds), f"{creds}"):
         assert "hunter2-secret" not in text
+
+
+def test_a_key_passed_as_the_secret_name_is_never_echoed(loopback, keys, client):
+    # The key pasted into api_key_secret by mistake: refused, and not printed back.
+    for attempt in (
+        lambda: validate_secret_name(keys.em),
+        lambda: validate_run_parameters({"api_key_secret": keys.em}),
+        lambda: ElectricityMapsProvider(api_key_secret=keys.em, client=client).latest(
+            ["europe-west1"]
+        ),
+    ):
+        with pytest.raises(ValueError, match="invalid Secret Manager name") as err:
+            attempt()
+        assert keys.em not in str(err.value) and keys.em not in repr(err.value)
+    assert loopback.requests == []
