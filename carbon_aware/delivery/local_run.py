@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import warnings
@@ -11,10 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from carbon_aware import inputs
 from carbon_aware.delivery.template import effective_parameters, load_template, template_inputs
 from carbon_aware.parameters import validate_run_parameters
+from carbon_aware.preflight import check_local_inputs
 
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
+# The run's own copy of the template it ran.
+TEMPLATE_FILE = "pipeline.yaml"
 
 
 class PipelineRunError(RuntimeError):
@@ -41,10 +46,13 @@ def default_output_dir(root: str | Path = "local_outputs", now: datetime | None 
 def local_parameters(template_path: str | Path, overrides: dict[str, Any]) -> dict[str, Any]:
     """Resolves and checks the parameters of a local run.
 
-    ``backend`` is forced to ``local``: the Vertex branch needs Google Cloud.
+    ``backend`` is forced to ``local``: the Vertex branch needs Google Cloud. Beyond each value,
+    the files, keys and training data the run needs are checked here (see
+    :func:`carbon_aware.preflight.check_local_inputs`).
 
     Raises:
-        ValueError: An unknown parameter, a wrong type, or a value the pipeline cannot use.
+        ValueError: An unknown parameter, a wrong type, a value the pipeline cannot use, or an
+            input it cannot read.
     """
     if overrides.get("backend", "local") != "local":
         raise ValueError(
@@ -54,27 +62,44 @@ def local_parameters(template_path: str | Path, overrides: dict[str, Any]) -> di
     inputs = template_inputs(load_template(template_path))
     params = effective_parameters(inputs, {**overrides, "backend": "local"})
     validate_run_parameters(params)
+    check_local_inputs(params, os.environ)
     return params
 
 
 def run_local(
-    template_path: str | Path, output_dir: str | Path, overrides: dict[str, Any]
+    template_path: str | Path,
+    output_dir: str | Path,
+    overrides: dict[str, Any],
+    *,
+    overwrite: bool = False,
 ) -> LocalRunResult:
     """Executes the compiled template with kfp.local's subprocess runner, in this environment.
 
+    Nothing is written before every check has passed: the output directory, the parameters and
+    the inputs they name. The template is then copied into the output directory and run from
+    there, so the directory records what ran.
+
     Args:
         template_path: The compiled pipeline YAML (the same file Vertex AI runs).
-        output_dir: Where to put the pipeline root and the report files.
+        output_dir: Where to put the pipeline root, the template and the report files.
         overrides: Pipeline parameters to override (already typed or as CLI strings).
+        overwrite: Replace the report ``output_dir`` already holds instead of refusing.
 
     Returns:
         The report paths and the footprint record.
+
+    Raises:
+        ValueError: A bad output directory, template, parameter or input (nothing written).
     """
     from kfp import components, local
 
+    products = [*REPORT_FILES.values(), TEMPLATE_FILE]
+    inputs.output_dir(output_dir, "--output-dir", products=products, overwrite=overwrite)
     params = local_parameters(template_path, overrides)
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if Path(template_path).resolve() != out / TEMPLATE_FILE:
+        template_path = shutil.copyfile(template_path, out / TEMPLATE_FILE)
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(out / "pipeline_root"),
