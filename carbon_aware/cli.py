@@ -25,7 +25,8 @@ def _run_local(args: argparse.Namespace) -> int:
     from carbon_aware.delivery.template import parse_param_assignments
 
     overrides = parse_param_assignments(args.param)
-    output_dir = Path(args.output_dir) if args.output_dir is not None else default_output_dir()
+    # An empty --output-dir is refused by run_local rather than taken as the current directory.
+    output_dir = args.output_dir if args.output_dir is not None else default_output_dir()
     if args.template is not None:
         result = run_local(args.template, output_dir, overrides, overwrite=args.overwrite)
     else:

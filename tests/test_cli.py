@@ -73,8 +73,9 @@ def test_run_local_refuses_an_output_dir_that_holds_a_report(compiled_template, 
         (["--output-dir", "{tmp}/a-file/run"], "is inside '{tmp}/a-file', a file"),
         (["--template", "{tmp}/missing.yaml"], "--template '{tmp}/missing.yaml': no such file"),
         (["--template", "{tmp}"], "--template '{tmp}' is a directory, not a file"),
+        (["--output-dir", ""], "--output-dir is empty"),
     ],
-    ids=["output-file", "output-under-file", "missing-template", "dir-template"],
+    ids=["output-file", "output-under-file", "missing-template", "dir-template", "empty-output"],
 )
 def test_run_local_careless_paths_get_one_line_and_exit_2(
     compiled_template, tmp_path, capsys, args, expected

@@ -222,10 +222,13 @@ def _check_target(
 ) -> None:
     if not PROJECT_ID.match(project):
         raise ValueError(f"--project {project!r} is not a Google Cloud project id")
-    validate_regions([location])
+    try:
+        validate_regions([location])
+    except ValueError as err:
+        raise ValueError(f"--location: {err}") from None
     if pipeline_root is not None and not pipeline_root.startswith("gs://"):
         raise ValueError(f"--pipeline-root {pipeline_root!r} must be a gs:// URI")
-    if service_account and not _ACCOUNT_EMAIL.match(service_account):
+    if service_account is not None and not _ACCOUNT_EMAIL.match(service_account):
         raise ValueError(f"--service-account {service_account!r} must be an account's email")
 
 
@@ -240,7 +243,7 @@ def run_submit(args: Any) -> int:
     if args.from_run is not None:
         check_run_name(args.from_run)
     cli_values = parse_param_assignments(args.param)
-    file_values = load_params_file(args.params_file) if args.params_file else {}
+    file_values = load_params_file(args.params_file) if args.params_file is not None else {}
     from_registry = args.template.startswith("https://")
     # A registry template is read first (with credentials): its inputs are the contract.
     credentials = _credentials(offline=False) if from_registry else None

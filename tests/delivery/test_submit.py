@@ -369,6 +369,9 @@ def careless_files(tmp_path):
         (["--params-file", "{tmp}/broken.yaml"], "'{tmp}/broken.yaml' is not valid YAML at line"),
         (["--start-at", "9999-12-31T23:59Z"], "--start-at '9999-12-31T23:59Z' is too far"),
         (["--from-run", ""], "--from-run '' must be"),
+        (["--params-file", ""], "--params-file is empty"),
+        (["--service-account", ""], "--service-account '' must be"),
+        (["--location", "europe-west44"], "--location: unknown region 'europe-west44'"),
     ],
     ids=[
         "missing-template",
@@ -378,6 +381,9 @@ def careless_files(tmp_path):
         "yaml-params",
         "year-9999",
         "empty-from-run",
+        "empty-params-file",
+        "empty-service-account",
+        "location",
     ],
 )
 def test_careless_submit_options_get_one_line_and_exit_2(
