@@ -92,7 +92,7 @@ def output_dir(path: str | Path, option: str, *, products: Iterable[str], overwr
     held = [name for name in products if (target / name).exists()]
     if held and not overwrite:
         raise ValueError(
-            f"{option} {text!r} already holds a report ({', '.join(held)}); pass --overwrite "
-            "to replace it, or choose another directory"
+            f"{option} {text!r} already holds a past run's files ({', '.join(held)}); pass "
+            "--overwrite to replace them, or choose another directory"
         )
     return target

@@ -59,7 +59,7 @@ def test_run_local_refuses_an_output_dir_that_holds_a_report(compiled_template, 
     argv = ["run-local", "--template", str(compiled_template), "--output-dir", str(tmp_path)]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "already holds a report (report.md); pass --overwrite" in err
+    assert "already holds a past run's files (report.md); pass --overwrite" in err
     assert (tmp_path / "report.md").read_text() == "last week's report"
     # --overwrite lets the run go on to its next check (here: a refused parameter).
     assert main([*argv, "--overwrite", "--param", "epochs=0"]) == 2
