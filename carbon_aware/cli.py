@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 DEFAULT_TEMPLATE = Path("build/pipeline.yaml")
 # The image the local template is compiled with. kfp.local's subprocess runner ignores it; Vertex
@@ -25,15 +27,24 @@ def _run_local(args: argparse.Namespace) -> int:
     from carbon_aware.delivery.template import parse_param_assignments
 
     overrides = parse_param_assignments(args.param)
-    template = args.template
-    if template is None:
+    # An empty --output-dir is refused by run_local rather than taken as the current directory.
+    output_dir = args.output_dir if args.output_dir is not None else default_output_dir()
+    console = ConsoleRun(sys.stdout, verbose=args.verbose)
+    options: dict[str, Any] = {
+        "overwrite": args.overwrite,
+        "observer": console,
+        "echo": sys.stdout if args.verbose else None,
+    }
+    if args.template is not None:
+        result = run_local(args.template, output_dir, overrides, **options)
+    else:
         from pipelines.compiler import compile_pipeline
 
-        template = compile_pipeline(LOCAL_IMAGE, DEFAULT_TEMPLATE)
-    output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
-    console = ConsoleRun(sys.stdout, verbose=args.verbose)
-    echo = sys.stdout if args.verbose else None
-    result = run_local(template, output_dir, overrides, observer=console, echo=echo)
+        # Compiled aside, never into build/pipeline.yaml (the Vertex template's path): run_local
+        # copies it into the run's own output directory once the parameters have passed.
+        with tempfile.TemporaryDirectory(prefix="carbon-aware-compile-") as staging:
+            template = compile_pipeline(LOCAL_IMAGE, Path(staging) / "pipeline.yaml")
+            result = run_local(template, output_dir, overrides, **options)
     console.show_result(result)
     return 0
 
@@ -54,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", help="where to write report.md, report.html, footprint.json")
     run.add_argument(
         "--template",
-        help=f"compiled YAML to run (default: compile to {DEFAULT_TEMPLATE} first)",
+        help="compiled YAML to run (default: compile one into the output directory first)",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the report an existing --output-dir already holds (default: refuse)",
     )
     run.add_argument(
         "--param",

@@ -56,6 +56,7 @@ def validate_run_parameters(values: Mapping[str, Any]) -> None:
     """
     try:
         _validate(values)
+        _validate_before_any_fetch(values)
     except ParameterError:
         raise
     except ValueError as err:
@@ -90,9 +91,9 @@ def _validate(values: Mapping[str, Any]) -> None:
             isinstance(regions, list) and all(isinstance(r, str) for r in regions),
             f"candidate_regions must be a list of GCP region names, got {regions!r}",
         )
-        validate_regions(regions)
+        _check_regions("candidate_regions", regions)
     if "baseline_region" in values:
-        validate_regions([values["baseline_region"]])
+        _check_baseline(values["baseline_region"])
     if values.get("residency"):
         _require(
             values["residency"] in RESIDENCY_GROUPS,
@@ -184,3 +185,48 @@ def _validate(values: Mapping[str, Any]) -> None:
             "training job in",
         )
         validate_bucket_template(str(values.get("regional_bucket_template", "")))
+
+
+# Checks that refuse, before fetch-intensity makes a request, what would otherwise fail only in
+# a later step (or never be refused): errors name the parameter they came from.
+SEED_RANGE = (0, 2**32 - 1)  # what NumPy and TensorFlow accept as a seed
+
+
+def _check_regions(name: str, regions: list[str]) -> None:
+    try:
+        validate_regions(regions)
+    except ValueError as err:
+        raise ParameterError(f"{name}: {err}") from None
+
+
+def _check_baseline(region: Any) -> None:
+    _require(
+        isinstance(region, str) and bool(region.strip()),
+        f"baseline_region must be one GCP region id, got {region!r}",
+    )
+    _check_regions("baseline_region", [region])
+
+
+def _validate_before_any_fetch(values: Mapping[str, Any]) -> None:
+    if "seed" in values:
+        seed = values["seed"]
+        low, high = SEED_RANGE
+        _require(
+            isinstance(seed, int) and not isinstance(seed, bool) and low <= seed <= high,
+            f"seed must be an integer from {low} to {high}, got {seed!r}",
+        )
+    if "machine_type" in values:
+        from trainer.energy import machine_shape
+
+        # The energy estimate and the embodied share need the machine's shape: a type without
+        # one would fail the train step after the fetch and the custom job had started.
+        machine_shape(str(values["machine_type"]))
+    if "candidate_regions" in values:
+        from carbon_aware.preflight import check_region_constraints
+
+        check_region_constraints(
+            values["candidate_regions"],
+            str(values.get("residency", "")),
+            str(values.get("accelerator_type", "")),
+            int(values.get("accelerator_count", 0)),
+        )

@@ -9,7 +9,7 @@ The CSV format (one reading per row, hourly or finer)::
 * ``datetime``: ISO 8601 with an explicit UTC offset (``Z`` or ``+00:00``). Each reading stands
   for the interval ``[datetime, datetime + step)``.
 * ``region``: a GCP region id (``us-west2``) or any other series name (a grid zone, ``CISO``).
-* ``carbon_intensity``: gCO2e/kWh, finite and not negative.
+* ``carbon_intensity``: gCO2e/kWh, from 0 to ``MAX_PLAUSIBLE_GCO2E_PER_KWH``.
 
 Other columns are ignored. :func:`load_intensity_csv` returns a wide ``pandas.DataFrame``: a UTC
 ``DatetimeIndex`` named ``datetime`` with one evenly spaced step (at most one hour, dividing one
@@ -34,6 +34,9 @@ SHIPPED_EIA930_SOURCE = (
     "EIA-930 hourly 2022 average carbon intensity (via HewlettPackard/dc-rl, MIT; "
     "carbon_aware/data/eia930_2022_hourly_avg_ci.csv.gz)"
 )
+# No grid comes near this: lignite plants, the dirtiest source, emit about 1,100-1,300 gCO2e/kWh
+# over their life cycle. Above it a value is a unit mistake (lbs/MWh, g/MWh) or a corrupt reading.
+MAX_PLAUSIBLE_GCO2E_PER_KWH = 2000.0
 _UTC_SUFFIX = r"(?:Z|[+-]00:?00)$"
 _HOUR = pd.Timedelta(hours=1)
 
@@ -79,6 +82,13 @@ def _parse_values(raw: pd.Series) -> np.ndarray:
         pos = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"{_line(pos)}: carbon_intensity {raw.iloc[pos]!r} must be finite and >= 0 gCO2e/kWh"
+        )
+    implausible = values > MAX_PLAUSIBLE_GCO2E_PER_KWH
+    if implausible.any():
+        pos = int(np.flatnonzero(implausible)[0])
+        raise ValueError(
+            f"{_line(pos)}: carbon_intensity {raw.iloc[pos]!r} gCO2e/kWh is implausible: no grid "
+            f"exceeds {MAX_PLAUSIBLE_GCO2E_PER_KWH:g} (is it in lbs/MWh or g/MWh?)"
         )
     return values
 
@@ -211,6 +221,29 @@ def to_long(wide: pd.DataFrame) -> pd.DataFrame:
     long = long.reset_index().sort_values(["region", "datetime"], kind="stable")
     long["datetime"] = pd.DatetimeIndex(long["datetime"]).strftime("%Y-%m-%dT%H:%M:%SZ")
     return long.reset_index(drop=True)[list(REQUIRED_COLUMNS)]
+
+
+def sliding_sums(values: np.ndarray, width: int) -> np.ndarray:
+    """Sum every run of ``width`` consecutive values along the last axis.
+
+    Each window is summed on its own rather than as a difference of cumulative sums: a
+    difference cancels, so one huge reading (1e17) would take the precision of every later window
+    with it (1e20 makes them 0). Cost is ``width`` additions per window, which the planner's
+    windows (a job's length, a week of errors) keep small.
+
+    Args:
+        values: Readings, shape ``(..., N)``.
+        width: Window length in steps, ``0 <= width <= N``.
+
+    Returns:
+        Shape ``(..., N - width + 1)``: entry ``s`` is ``values[..., s : s + width].sum()``.
+    """
+    n = values.shape[-1] - width + 1
+    if width == 0:
+        return np.zeros((*values.shape[:-1], n))
+    windows = np.lib.stride_tricks.sliding_window_view(values, width, axis=-1)
+    sums: np.ndarray = windows.sum(axis=-1)
+    return sums
 
 
 def step_hours(wide: pd.DataFrame) -> float:

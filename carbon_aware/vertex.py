@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 # Vertex AI MachineSpec.acceleratorType enum values usable for custom training.
@@ -91,17 +92,26 @@ def validate_bucket_template(template: str) -> str:
             f"regional_bucket_template {template!r} must start with gs:// "
             "(for example gs://my-proj-carbon-{region})"
         )
-    if "{region}" not in template:
+    # Only the bare field: str.format would evaluate {region.__class__} or {region[0]}.
+    only_region = (
+        f"regional_bucket_template {template!r} may only contain the {{region}} placeholder, "
+        "without attributes, indexes, conversions or format specs"
+    )
+    try:
+        fields = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(template)
+            if name is not None
+        ]
+    except ValueError as err:
+        raise ValueError(only_region) from err
+    if any(field != ("region", "", None) for field in fields):
+        raise ValueError(only_region)
+    if not fields:
         raise ValueError(
             f"regional_bucket_template {template!r} has no {{region}} placeholder: Vertex refuses "
             "a custom job whose output bucket is in another region, so each region needs its own"
         )
-    try:
-        template.format(region="us-central1")
-    except (KeyError, IndexError, ValueError) as err:
-        raise ValueError(
-            f"regional_bucket_template {template!r} may only contain the {{region}} placeholder"
-        ) from err
     return template
 
 

@@ -10,6 +10,9 @@ def fetch_intensity(
     allow_fallback: bool,
     api_key_secret: str,
     intensity_csv: str,
+    residency: str,
+    accelerator_type: str,
+    accelerator_count: int,
     intensity: Output[Artifact],
 ):
     """Fetches the grid carbon intensity of each candidate region and of the baseline region.
@@ -23,10 +26,16 @@ def fetch_intensity(
         api_key_secret: Secret Manager version name holding the provider's key (never the key);
             empty reads the key from the environment.
         intensity_csv: ``csv`` provider: the intensity CSV (local path or gs:// URI).
+        residency: Residency group the region must be in; checked here, before any request.
+        accelerator_type: Accelerator the region must offer; checked here, before any request.
+        accelerator_count: Number of accelerators (0 with none).
         intensity: JSON snapshot, one labelled reading (value, unit, time, source, kind) per region.
     """
     from carbon_aware.intensity import fetch_snapshot
+    from carbon_aware.preflight import check_region_constraints
 
+    # Constraints that leave no region whatever the intensity fail the run before any request.
+    check_region_constraints(candidate_regions, residency, accelerator_type, accelerator_count)
     regions = list(dict.fromkeys([*candidate_regions, baseline_region]))
     snapshot = fetch_snapshot(
         intensity_provider,

@@ -139,6 +139,9 @@ def build_pipeline(image: str) -> GraphComponent:
             allow_fallback=allow_fallback,
             api_key_secret=api_key_secret,
             intensity_csv=intensity_csv,
+            residency=residency,
+            accelerator_type=accelerator_type,
+            accelerator_count=accelerator_count,
         ).set_display_name("fetch-intensity")
         # Live intensity must never be served from the cache.
         fetch.set_caching_options(False)

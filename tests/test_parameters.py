@@ -63,3 +63,35 @@ def test_vertex_backend_with_project_and_template_passes():
     validate_run_parameters(
         {**GOOD, "backend": "vertex", "project": "p", "regional_bucket_template": "gs://p-{region}"}
     )
+
+
+# Issue 15: refused up front, naming the parameter, instead of failing a later step.
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"seed": -1}, r"seed must be an integer from 0 to 4294967295, got -1"),
+        ({"machine_type": "n9-giant-4"}, r"machine_type 'n9-giant-4' is not known"),
+        (
+            {"candidate_regions": ["europe-west1", "europe-west99"]},
+            r"^candidate_regions: unknown region 'europe-west99'",
+        ),
+        ({"candidate_regions": ["europe-west1", " "]}, r"^candidate_regions: blank region id"),
+        ({"baseline_region": "us-centrl1"}, r"^baseline_region: unknown region 'us-centrl1'"),
+        ({"baseline_region": " "}, r"^baseline_region must be one GCP region id, got ' '"),
+        (
+            {"candidate_regions": ["us-central1", "us-east4"], "residency": "eu"},
+            r"residency='eu' excluded us-central1, us-east4",
+        ),
+        (
+            {
+                "candidate_regions": ["europe-north1"],
+                "accelerator_type": "NVIDIA_H100_80GB",
+                "accelerator_count": 1,
+            },
+            r"accelerator='1 x NVIDIA_H100_80GB' excluded europe-north1",
+        ),
+    ],
+)
+def test_values_refused_before_any_fetch_name_their_parameter(override, message):
+    with pytest.raises(ParameterError, match=message):
+        validate_run_parameters({**GOOD, **override})

@@ -65,3 +65,13 @@ def test_machine_type_names():
     assert validate_machine_type("n1-standard-4") == "n1-standard-4"
     with pytest.raises(ValueError, match="'n1 standard' is not a Compute Engine machine type"):
         validate_machine_type("n1 standard")
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["gs://b-{region}-{region.__class__}", "gs://b-{region}-{region[0]}", "gs://b-{region!r}"],
+)
+def test_bucket_template_allows_only_the_bare_region_field(template):
+    # str.format would evaluate attribute and index lookups on the region string.
+    with pytest.raises(ValueError, match=r"may only contain the \{region\} placeholder"):
+        validate_bucket_template(template)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import warnings
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from carbon_aware import inputs
 from carbon_aware.delivery.step_logs import (
     RunObserver,
     StepLogs,
@@ -19,8 +21,11 @@ from carbon_aware.delivery.step_logs import (
 )
 from carbon_aware.delivery.template import effective_parameters, load_template, template_inputs
 from carbon_aware.parameters import validate_run_parameters
+from carbon_aware.preflight import check_local_inputs
 
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
+# The run's own copy of the template it ran.
+TEMPLATE_FILE = "pipeline.yaml"
 
 
 class PipelineRunError(RuntimeError):
@@ -61,10 +66,13 @@ def default_output_dir(root: str | Path = "local_outputs", now: datetime | None 
 def local_parameters(template_path: str | Path, overrides: dict[str, Any]) -> dict[str, Any]:
     """Resolves and checks the parameters of a local run.
 
-    ``backend`` is forced to ``local``: the Vertex branch needs Google Cloud.
+    ``backend`` is forced to ``local``: the Vertex branch needs Google Cloud. Beyond each value,
+    the files, keys and training data the run needs are checked here (see
+    :func:`carbon_aware.preflight.check_local_inputs`).
 
     Raises:
-        ValueError: An unknown parameter, a wrong type, or a value the pipeline cannot use.
+        ValueError: An unknown parameter, a wrong type, a value the pipeline cannot use, or an
+            input it cannot read.
     """
     if overrides.get("backend", "local") != "local":
         raise ValueError(
@@ -74,6 +82,7 @@ def local_parameters(template_path: str | Path, overrides: dict[str, Any]) -> di
     inputs = template_inputs(load_template(template_path))
     params = effective_parameters(inputs, {**overrides, "backend": "local"})
     validate_run_parameters(params)
+    check_local_inputs(params, os.environ)
     return params
 
 
@@ -83,30 +92,40 @@ def run_local(
     overrides: dict[str, Any],
     observer: RunObserver | None = None,
     echo: TextIO | None = None,
+    *,
+    overwrite: bool = False,
 ) -> LocalRunResult:
     """Executes the compiled template with kfp.local's subprocess runner, in this environment.
 
-    Each step's output goes to ``<output_dir>/logs/<step>.log``, not to the console.
+    Nothing is written before every check has passed: the output directory, the parameters and
+    the inputs they name. The template is then copied into the output directory and run from
+    there, so the directory records what ran. Each step's output goes to
+    ``<output_dir>/logs/<step>.log``, not to the console.
 
     Args:
         template_path: The compiled pipeline YAML (the same file Vertex AI runs).
-        output_dir: Where to put the pipeline root, the step logs and the report files.
+        output_dir: Where to put the pipeline root, the template, the step logs and the reports.
         overrides: Pipeline parameters to override (already typed or as CLI strings).
         observer: Told when the run and each step start and end (the console display).
         echo: A stream to copy the steps' output to as it comes (``--verbose``), or None.
+        overwrite: Replace the report ``output_dir`` already holds instead of refusing.
 
     Returns:
         The report paths and the footprint record.
 
     Raises:
-        ValueError: A bad parameter, before anything runs.
+        ValueError: A bad output directory, template, parameter or input (nothing written).
         PipelineRunError: A step failed; names it, its error and its log.
     """
     from kfp import components, local
 
+    products = [*REPORT_FILES.values(), TEMPLATE_FILE]
+    inputs.output_dir(output_dir, "--output-dir", products=products, overwrite=overwrite)
     params = local_parameters(template_path, overrides)
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if Path(template_path).resolve() != out / TEMPLATE_FILE:
+        template_path = shutil.copyfile(template_path, out / TEMPLATE_FILE)
     if observer is not None:
         observer.run_started(params, out)
     local.init(

@@ -18,17 +18,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from carbon_aware.delivery.template import (
     TemplateInput,
     effective_parameters,
     load_template,
     parse_param_assignments,
+    require_registry_images,
     resolve_parameters,
     template_inputs,
 )
+from carbon_aware.inputs import read_yaml
 from carbon_aware.parameters import validate_run_parameters
+from carbon_aware.preflight import check_vertex_inputs
 from carbon_aware.regions import validate_regions
 from carbon_aware.vertex import regional_bucket
 
@@ -70,8 +71,7 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     Raises:
         ValueError: The file is not a mapping of parameter names.
     """
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+    data = read_yaml(path, "--params-file")
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
@@ -121,7 +121,9 @@ def merge_parameters(
     if "project" in inputs and not merged.get("project"):
         merged["project"] = project
     resolved = resolve_parameters(inputs, merged)
-    validate_run_parameters(effective_parameters(inputs, resolved))
+    effective = effective_parameters(inputs, resolved)
+    validate_run_parameters(effective)
+    check_vertex_inputs(effective)
     return resolved
 
 
@@ -155,14 +157,22 @@ def one_off_schedule(start_at: str, now: datetime | None = None) -> dict[str, st
         raise ValueError(f"--start-at {start_at!r} is not ISO 8601") from None
     if planned.tzinfo is None:
         raise ValueError(f"--start-at {start_at!r} needs a UTC offset, e.g. 2030-01-31T02:00Z")
-    planned = planned.astimezone(UTC).replace(second=0, microsecond=0)
+    try:
+        planned = planned.astimezone(UTC).replace(second=0, microsecond=0)
+        end = planned + timedelta(hours=1)
+    except OverflowError:
+        # The schedule's end is an hour after the start: year 9999 has no room for it.
+        raise ValueError(
+            f"--start-at {start_at!r} is too far in the future; give a time before "
+            f"{datetime.max.year}"
+        ) from None
     if planned <= (now or datetime.now(UTC)):
         raise ValueError(f"--start-at {start_at!r} is not in the future")
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     return {
         "cron": f"TZ=UTC {planned.minute} {planned.hour} {planned.day} {planned.month} *",
         "start_time": (planned - timedelta(minutes=1)).strftime(stamp),
-        "end_time": (planned + timedelta(hours=1)).strftime(stamp),
+        "end_time": end.strftime(stamp),
         "planned": planned.strftime(stamp),
     }
 
@@ -183,10 +193,7 @@ def _previous_parameters(
     run: str, project: str, location: str, inputs: Mapping[str, TemplateInput]
 ) -> tuple[dict[str, Any], str]:
     """Fetches a past run's parameter values (network) and its job id, for ``--from-run``."""
-    if not RUN_NAME.match(run):
-        raise ValueError(
-            f"--from-run {run!r} must be projects/P/locations/L/pipelineJobs/ID or a job ID"
-        )
+    check_run_name(run)
     from google.cloud import aiplatform
 
     previous = aiplatform.PipelineJob.get(run, project=project, location=location)
@@ -197,15 +204,31 @@ def _previous_parameters(
     return {k: v for k, v in values.items() if k in inputs}, run.rsplit("/", 1)[-1]
 
 
+def check_run_name(run: str) -> str:
+    """Checks a ``--from-run`` value (an empty one is refused, not taken as "no re-run").
+
+    Raises:
+        ValueError: Not ``projects/P/locations/L/pipelineJobs/ID`` or a job ID.
+    """
+    if not RUN_NAME.match(run):
+        raise ValueError(
+            f"--from-run {run!r} must be projects/P/locations/L/pipelineJobs/ID or a job ID"
+        )
+    return run
+
+
 def _check_target(
     project: str, location: str, pipeline_root: str | None, service_account: str | None
 ) -> None:
     if not PROJECT_ID.match(project):
         raise ValueError(f"--project {project!r} is not a Google Cloud project id")
-    validate_regions([location])
+    try:
+        validate_regions([location])
+    except ValueError as err:
+        raise ValueError(f"--location: {err}") from None
     if pipeline_root is not None and not pipeline_root.startswith("gs://"):
         raise ValueError(f"--pipeline-root {pipeline_root!r} must be a gs:// URI")
-    if service_account and not _ACCOUNT_EMAIL.match(service_account):
+    if service_account is not None and not _ACCOUNT_EMAIL.match(service_account):
         raise ValueError(f"--service-account {service_account!r} must be an account's email")
 
 
@@ -216,17 +239,20 @@ def run_submit(args: Any) -> int:
         return 0
     _check_target(args.project, args.location, args.pipeline_root, args.service_account)
     labels = parse_labels(args.label)
-    schedule = one_off_schedule(args.start_at) if args.start_at else None
+    schedule = one_off_schedule(args.start_at) if args.start_at is not None else None
+    if args.from_run is not None:
+        check_run_name(args.from_run)
     cli_values = parse_param_assignments(args.param)
-    file_values = load_params_file(args.params_file) if args.params_file else {}
+    file_values = load_params_file(args.params_file) if args.params_file is not None else {}
     from_registry = args.template.startswith("https://")
     # A registry template is read first (with credentials): its inputs are the contract.
     credentials = _credentials(offline=False) if from_registry else None
     spec = load_spec(args.template, credentials)
+    require_registry_images(spec, args.template)
     inputs = template_inputs(spec)
     # Every name, type and value given here is checked before any Vertex AI call; with
     # --from-run, the full set is checked again once the past run's values are known.
-    if args.from_run:
+    if args.from_run is not None:
         validate_run_parameters(resolve_parameters(inputs, {**file_values, **cli_values}))
         previous, run_id = _previous_parameters(args.from_run, args.project, args.location, inputs)
         values = merge_parameters(inputs, previous, file_values, cli_values, project=args.project)
@@ -312,6 +338,7 @@ def run_upload(args: Any) -> int:
             "(an Artifact Registry repository of format KFP)"
         )
     spec = load_template(args.template)
+    require_registry_images(spec, args.template)
     tags = list(args.tag) + ([package_version_tag()] if args.package_version_tag else [])
     for tag in tags:
         if not TAG.match(tag):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from carbon_aware.inputs import read_yaml
 
 # KFP IR parameter types and the Python types a value must have.
 _TYPE_NAMES = {
@@ -41,13 +41,65 @@ class TemplateInput:
         return _TYPE_NAMES.get(self.parameter_type, self.parameter_type.lower())
 
 
-def load_template(path: str | Path) -> dict[str, Any]:
-    """Loads a compiled pipeline YAML (the file itself, not a re-compilation)."""
-    with open(path, encoding="utf-8") as handle:
-        spec = yaml.safe_load(handle)
+def load_template(path: str | Path, option: str = "--template") -> dict[str, Any]:
+    """Loads a compiled pipeline YAML (the file itself, not a re-compilation).
+
+    Raises:
+        ValueError: Missing, a directory, not YAML, or not a compiled KFP pipeline (one line,
+            naming ``option`` and the path).
+    """
+    spec = read_yaml(path, option)
     if not isinstance(spec, dict) or "root" not in spec:
         raise ValueError(f"{path} is not a compiled KFP pipeline (no 'root' section)")
     return spec
+
+
+def step_images(spec: Mapping[str, Any]) -> list[str]:
+    """Every container image a compiled template runs: its steps' and its custom jobs'.
+
+    A custom job's image sits in the job's worker pool specs (``image_uri``), not in an executor.
+    """
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in ("image", "image_uri", "imageUri") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(spec)
+    return list(dict.fromkeys(found))
+
+
+def _registry_host(image: str) -> str | None:
+    """The registry host of an image reference, as Docker reads it, or None."""
+    first, sep, _ = image.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return None
+
+
+def require_registry_images(spec: Mapping[str, Any], template: str) -> None:
+    """Refuses a template whose steps use an image Vertex AI cannot pull.
+
+    ``run-local`` compiles with a local tag (``carbon-aware-vertex:local``) that exists nowhere:
+    such a template runs under kfp.local but every Vertex step would fail pulling its image.
+
+    Raises:
+        ValueError: Naming the first image without a registry host.
+    """
+    for image in step_images(spec):
+        if _registry_host(image) is None:
+            raise ValueError(
+                f"--template {template}: step image {image!r} has no registry host, so Vertex AI "
+                "cannot pull it; compile against a pushed image: python compile.py --image "
+                "REGION-docker.pkg.dev/PROJECT/REPO/carbon-aware:TAG --output FILE"
+            )
 
 
 def template_inputs(spec: Mapping[str, Any]) -> dict[str, TemplateInput]:

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from carbon_aware.inputs import existing_file
 from carbon_aware.intensity.base import IntensityKind, IntensityReading
 from carbon_aware.intensity.cache import CACHE_DIR_ENV, DiskCache
 from carbon_aware.intensity.http import IntensityFetchError, JsonHttpClient
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     """
     regions = validate_regions([item for item in args.regions.split(",") if item.strip()])
     mode = "history" if args.history else "forecast" if args.forecast else "latest"
+    if args.provider == "csv" and args.intensity_csv and not args.intensity_csv.startswith("gs://"):
+        existing_file(args.intensity_csv, "--intensity-csv")
     client = JsonHttpClient(cache=DiskCache.from_env(args.cache_dir or None))
     provider = get_provider(
         args.provider,

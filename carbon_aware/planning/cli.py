@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
+
+from carbon_aware.inputs import existing_file
 from carbon_aware.planning.backtest import BacktestResult, run_backtest
 from carbon_aware.planning.constraints import Constraints
 from carbon_aware.planning.planner import FORECASTS, Plan, plan_job
@@ -64,8 +67,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _load(path: str) -> pd.DataFrame:
+    """Loads ``--intensity-csv``, refusing a missing file or a directory in one line."""
+    return load_intensity_csv(existing_file(path, "--intensity-csv"))
+
+
 def _plan(args: argparse.Namespace) -> int:
-    frame = load_intensity_csv(args.intensity_csv)
+    frame = _load(args.intensity_csv)
     constraints = Constraints(
         residency=args.residency,
         accelerator_type=args.accelerator_type,
@@ -110,7 +118,7 @@ def plan_lines(plan: Plan) -> list[str]:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    frame = load_intensity_csv(args.intensity_csv)
+    frame = _load(args.intensity_csv)
     result = run_backtest(
         frame,
         args.duration_hours,

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from carbon_aware.timeseries import sliding_sums
+
 METHODS = ("persistence_24h", "persistence_168h", "mean_7d", "blend_24h_7d")
 MAE_WINDOW_DAYS = 7
 HISTORY_DAYS = MAE_WINDOW_DAYS + 7
@@ -97,8 +99,9 @@ def trailing_mae(x: np.ndarray, d: int, window: int) -> np.ndarray:
     start = 7 * d  # first target every method can forecast
     for m, name in enumerate(METHODS):
         err = np.abs(forecasts[name][start:] - x[start:])
-        csum = np.concatenate(([0.0], np.cumsum(err)))
-        out[m, start + window :] = np.round((csum[window:] - csum[:-window]) / window, DECIMALS)
+        if err.size >= window:
+            sums = sliding_sums(err, window)
+            out[m, start + window :] = np.round(sums / window, DECIMALS)
     return out
 
 

@@ -30,7 +30,7 @@ from carbon_aware.planning.constraints import (
 )
 from carbon_aware.planning.forecast import DECIMALS, day_ahead_forecast, steps_per_day
 from carbon_aware.regions import load_catalogue
-from carbon_aware.timeseries import step_hours
+from carbon_aware.timeseries import sliding_sums, step_hours
 
 PLAN_SCHEMA_VERSION = 1
 FORECASTS = ("oracle", "day-ahead")
@@ -88,7 +88,7 @@ class JobShape:
 
 
 def window_means(values: np.ndarray, shape: JobShape) -> np.ndarray:
-    """Return the job's mean intensity for every start, via cumulative sums.
+    """Return the job's mean intensity for every start, each window summed on its own.
 
     Args:
         values: Readings, shape ``(..., N)``.
@@ -99,9 +99,7 @@ def window_means(values: np.ndarray, shape: JobShape) -> np.ndarray:
         starting at step ``s``, rounded to ``DECIMALS``.
     """
     n = values.shape[-1] - shape.span + 1
-    zeros = np.zeros((*values.shape[:-1], 1))
-    csum = np.concatenate([zeros, np.cumsum(values, axis=-1)], axis=-1)
-    sums = csum[..., shape.full_steps : shape.full_steps + n] - csum[..., :n]
+    sums = sliding_sums(values, shape.full_steps)[..., :n]
     if shape.fraction:
         sums = sums + shape.fraction * values[..., shape.full_steps : shape.full_steps + n]
     means: np.ndarray = np.round(sums / shape.duration_steps, DECIMALS)

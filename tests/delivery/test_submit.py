@@ -322,3 +322,105 @@ def test_start_at_creates_a_schedule_that_runs_once(
     assert kind == "schedule"
     assert kwargs["cron"] == "TZ=UTC 6 5 4 3 *" and kwargs["max_run_count"] == 1
     assert kwargs["start_time"] == "2099-03-04T05:05:00Z"
+
+
+# Issue 15: careless input is refused in one line, exit code 2, before any network call.
+@pytest.fixture(scope="module")
+def local_image_template(tmp_path_factory):
+    """The template run-local compiles: its image tag exists on no registry."""
+    from carbon_aware.cli import LOCAL_IMAGE
+    from pipelines.compiler import compile_pipeline
+
+    return compile_pipeline(LOCAL_IMAGE, tmp_path_factory.mktemp("local") / "pipeline.yaml")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [*BASE, *ROOT, "--param", BUCKETS, "--dry-run"],
+        ["upload", "--host", "https://europe-west4-kfp.pkg.dev/p/r", "--tag", "t", "--dry-run"],
+    ],
+    ids=["submit", "upload"],
+)
+def test_template_whose_images_have_no_registry_host_is_refused(
+    local_image_template, monkeypatch, capsys, no_cloud, argv
+):
+    code = cli_main([*argv, "--template", str(local_image_template)], monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "step image 'carbon-aware-vertex:local' has no registry host" in err
+    assert no_cloud == []
+
+
+@pytest.fixture
+def careless_files(tmp_path):
+    (tmp_path / "broken.yaml").write_text("epochs: [1, 2\nseed: 3\n")
+    (tmp_path / "folder").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--template", "{tmp}/missing.yaml"], "--template '{tmp}/missing.yaml': no such file"),
+        (["--template", "{tmp}/folder"], "--template '{tmp}/folder' is a directory, not a file"),
+        (["--template", "{tmp}/broken.yaml"], "--template '{tmp}/broken.yaml' is not valid YAML"),
+        (["--params-file", "{tmp}/missing.yaml"], "--params-file '{tmp}/missing.yaml': no such"),
+        (["--params-file", "{tmp}/broken.yaml"], "'{tmp}/broken.yaml' is not valid YAML at line"),
+        (["--start-at", "9999-12-31T23:59Z"], "--start-at '9999-12-31T23:59Z' is too far"),
+        (["--from-run", ""], "--from-run '' must be"),
+        (["--params-file", ""], "--params-file is empty"),
+        (["--service-account", ""], "--service-account '' must be"),
+        (["--location", "europe-west44"], "--location: unknown region 'europe-west44'"),
+    ],
+    ids=[
+        "missing-template",
+        "dir-template",
+        "yaml-template",
+        "missing-params",
+        "yaml-params",
+        "year-9999",
+        "empty-from-run",
+        "empty-params-file",
+        "empty-service-account",
+        "location",
+    ],
+)
+def test_careless_submit_options_get_one_line_and_exit_2(
+    compiled_template, careless_files, monkeypatch, capsys, no_cloud, extra, expected
+):
+    extra = [item.format(tmp=careless_files) for item in extra]
+    argv = [*BASE, *ROOT, "--param", BUCKETS, "--dry-run"]
+    if "--template" not in extra:
+        argv += ["--template", str(compiled_template)]
+    code = cli_main([*argv, *extra], monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected.format(tmp=careless_files) in err
+    assert err.count("\n") == 1, err
+    assert no_cloud == []
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (["intensity_provider=electricitymaps"], "needs api_key_secret on Vertex AI"),
+        (["intensity_provider=watttime"], "needs api_key_secret on Vertex AI"),
+        (["data_uri=data/train.csv"], "data_uri 'data/train.csv' is a local path"),
+        (
+            ["intensity_provider=csv", "intensity_csv=forecast.csv"],
+            "intensity_csv 'forecast.csv' is a local path",
+        ),
+    ],
+)
+def test_submit_refuses_inputs_a_vertex_step_cannot_see(
+    compiled_template, monkeypatch, capsys, no_cloud, params, expected
+):
+    # The key is in this machine's environment, which the pipeline's steps never see.
+    monkeypatch.setenv("ELECTRICITY_MAPS_API_KEY", "local-only-key")
+    argv = [*BASE, *ROOT, "--template", str(compiled_template), "--param", BUCKETS]
+    for item in params:
+        argv += ["--param", item]
+    assert cli_main([*argv, "--dry-run"], monkeypatch) == 2
+    assert expected in capsys.readouterr().err
+    assert no_cloud == []

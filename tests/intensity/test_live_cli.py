@@ -65,3 +65,8 @@ def test_value_errors_propagate(monkeypatch):
 def test_history_and_forecast_are_exclusive():
     with pytest.raises(SystemExit):
         run(["--regions", "europe-west1", "--history", "--forecast"])
+
+
+def test_missing_intensity_csv_is_refused_before_reading(tmp_path):
+    with pytest.raises(ValueError, match=r"^--intensity-csv '.*/x.csv': no such file$"):
+        run(["--regions", "us-west1", "--provider", "csv", "--intensity-csv", f"{tmp_path}/x.csv"])

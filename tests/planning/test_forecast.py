@@ -71,3 +71,16 @@ def test_forecast_limits() -> None:
         day_ahead_forecast(np.ones(D * 13), 1, D)
     with pytest.raises(ValueError, match="at most 7 days"):
         day_ahead_forecast(np.ones(D * 15), 7 * D + 1, D)
+
+
+def test_one_extreme_reading_does_not_corrupt_later_trailing_errors() -> None:
+    x = weekly_pattern(21) + np.random.default_rng(7).normal(0.0, 5.0, 21 * D)
+    spiked = x.copy()
+    spiked[7 * D] = 1e20
+    # persistence_168h sees the spike only as the target at 7 D and as its forecast at 14 D:
+    # one-day windows strictly between them must be exactly as without it.
+    m = METHODS.index("persistence_168h")
+    clean, dirty = trailing_mae(x, D, D)[m], trailing_mae(spiked, D, D)[m]
+    between = slice(7 * D + 1 + D, 14 * D + 1)
+    np.testing.assert_array_equal(dirty[between], clean[between])
+    assert dirty[7 * D + D] > 1e17  # the window holding the spike does show it

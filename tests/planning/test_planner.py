@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from carbon_aware.planning import Constraints, plan_job
+from carbon_aware.planning.planner import JobShape, window_mean_loop, window_means
 from carbon_aware.regions import load_catalogue
 
 
@@ -214,3 +215,20 @@ def test_day_ahead_plan_uses_history_only() -> None:
     assert plan.start_utc in ("2024-01-21T17:00:00Z", "2024-01-21T18:00:00Z")
     with pytest.raises(ValueError, match="needs 14 days of history"):
         plan_job(data, ["a"], 1, 1, forecast="day-ahead", now="2024-01-10T00:00Z")
+
+
+@pytest.mark.parametrize("extreme", [1e17, 1e20])
+def test_one_extreme_value_does_not_corrupt_the_other_windows(extreme: float) -> None:
+    # Window sums as differences of a running total lose every later window to cancellation.
+    clean = [300.0, 250.0, 280.0, 120.0, 310.0, 290.0, 200.0, 260.0]
+    values = np.array([extreme, *clean])
+    shape = JobShape.from_hours(2, 6, 1.0)
+    means = window_means(values, shape)
+    expected = [window_mean_loop(clean, s, shape) for s in range(len(clean) - 1)]
+    assert means[1:].tolist() == expected
+    # The plan: a's best window (120 + 280) / 2 against running now in b at 250, a 20% saving;
+    # before, 1e20 turned later windows to 0 and the plan claimed 100%.
+    data = frame(a=values.tolist(), b=[250.0] * len(values))
+    plan = plan_job(data, ["b", "a"], duration_hours=2, max_delay_hours=6)
+    assert (plan.region, plan.expected_gco2e_per_kwh) == ("a", 200.0)
+    assert (plan.run_now_gco2e_per_kwh, plan.expected_saving_pct) == (250.0, 20.0)

@@ -129,3 +129,19 @@ def test_backtest_text_every_series(gcp_csv: Path, capsys: pytest.CaptureFixture
     assert code == 0
     assert "4 jobs of 1 h" in out
     assert "europe-west4:" in out and "us-west1:" in out
+
+
+@pytest.mark.parametrize("command", ["plan", "backtest"])
+@pytest.mark.parametrize(
+    ("name", "expected"), [("none.csv", "': no such file"), ("", "' is a directory, not a file")]
+)
+def test_missing_or_directory_intensity_csv_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, name: str, expected: str
+) -> None:
+    from carbon_aware.cli import main
+
+    path = str(tmp_path / name) if name else str(tmp_path)
+    argv = [command, "--intensity-csv", path, "--duration-hours", "1", "--max-delay-hours", "0"]
+    assert main([*argv, "--regions", "us-west1"]) == 2
+    err = capsys.readouterr().err
+    assert f"--intensity-csv '{path}{expected}" in err and err.count("\n") == 1, err

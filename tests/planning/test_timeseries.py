@@ -115,3 +115,12 @@ def test_shipped_eia930_file() -> None:
     assert frame.index[-1] == pd.Timestamp("2022-12-31T23:00Z")
     assert frame.notna().all().all()
     assert 200 < frame["CISO"].mean() < 300
+
+
+def test_implausible_intensity_is_refused_with_its_line() -> None:
+    text = (
+        "datetime,region,carbon_intensity\n2024-01-01T00:00Z,a,300\n"
+        "2024-01-01T01:00Z,a,1e17\n2024-01-01T02:00Z,a,300\n"
+    )
+    with pytest.raises(ValueError, match=r"^line 3: carbon_intensity '1e17' .* implausible"):
+        load(text)

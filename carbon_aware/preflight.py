@@ -1,0 +1,173 @@
+"""Checks made before a run starts that look past single values: constraints, files, keys, data.
+
+:mod:`carbon_aware.parameters` checks each value on its own. These checks need more: the region
+catalogue (constraints that leave no region whatever the intensity), this machine's files and
+environment (``run-local``), or what a Vertex AI step will and will not see (``submit``). All of
+them run before fetch-intensity makes a request, so a run that cannot succeed costs no fetch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from carbon_aware.inputs import existing_file
+from carbon_aware.intensity.secrets import (
+    ELECTRICITY_MAPS_KEY_ENV,
+    WATTTIME_PASSWORD_ENV,
+    WATTTIME_USERNAME_ENV,
+)
+from carbon_aware.planning.constraints import Constraints, no_region_left, static_exclusions
+
+# What each live provider reads from the environment when api_key_secret is empty.
+PROVIDER_ENV: dict[str, tuple[str, ...]] = {
+    "electricitymaps": (ELECTRICITY_MAPS_KEY_ENV,),
+    "watttime": (WATTTIME_USERNAME_ENV, WATTTIME_PASSWORD_ENV),
+}
+# Paths a Vertex AI step can read besides gs:// URIs: the Cloud Storage FUSE mount.
+_VERTEX_READABLE_PREFIXES = ("gs://", "/gcs/")
+
+
+def check_region_constraints(
+    candidate_regions: Sequence[str],
+    residency: str,
+    accelerator_type: str,
+    accelerator_count: int,
+) -> None:
+    """Refuses constraints that leave no candidate region, whatever the intensities.
+
+    Residency and accelerator availability come from the region catalogue, so they can be
+    checked before any intensity is fetched; the intensity cap cannot.
+
+    Args:
+        candidate_regions: The ``candidate_regions`` parameter.
+        residency: The ``residency`` parameter (empty: any).
+        accelerator_type: The ``accelerator_type`` parameter (empty: none).
+        accelerator_count: The ``accelerator_count`` parameter.
+
+    Raises:
+        ValueError: Naming each constraint and the regions it excluded.
+    """
+    constraints = Constraints(
+        residency=residency or None,
+        accelerator_type=accelerator_type or None,
+        accelerator_count=max(accelerator_count, 1),
+    )
+    if constraints.residency is None and constraints.accelerator_type is None:
+        return
+    constraints.validate()
+    kept, excluded, _ = static_exclusions(list(candidate_regions), constraints)
+    if not kept:
+        raise no_region_left(excluded, constraints)
+
+
+def check_provider_credentials(
+    provider: str, api_key_secret: str, environ: Mapping[str, str], *, on_vertex: bool
+) -> None:
+    """Refuses a live provider with no key to call it with.
+
+    Args:
+        provider: The ``intensity_provider`` parameter.
+        api_key_secret: The ``api_key_secret`` parameter (a Secret Manager name, or empty).
+        environ: The environment the fetch-intensity step will see.
+        on_vertex: The step runs on Vertex AI, where this machine's environment is not passed.
+
+    Raises:
+        ValueError: Naming the provider, ``api_key_secret`` and the variables looked for.
+    """
+    names = PROVIDER_ENV.get(provider)
+    if names is None or api_key_secret.strip():
+        return
+    if on_vertex:
+        raise ValueError(
+            f"intensity_provider {provider!r} needs api_key_secret on Vertex AI: the name of a "
+            "Secret Manager version holding the key (projects/P/secrets/S/versions/latest); "
+            f"the pipeline's steps do not see {', '.join(names)} from this machine"
+        )
+    missing = [name for name in names if not environ.get(name, "").strip()]
+    if missing:
+        raise ValueError(
+            f"intensity_provider {provider!r} needs a key: set {', '.join(missing)} or "
+            "api_key_secret (projects/P/secrets/S/versions/latest); or use intensity_provider "
+            "'static'"
+        )
+
+
+def check_training_data(data_uri: str, label_column: str, dedupe: str, keep_columns: str) -> None:
+    """Reads the training table and runs the trainer's own checks on it, before any run starts.
+
+    The same functions as the train step, in the same order: the file exists and parses, the
+    label column is there, there are enough rows and classes, ``dedupe=key:`` and
+    ``keep_columns`` name real columns, and the table is still usable after those levers.
+
+    Args:
+        data_uri: The ``data_uri`` parameter (local path, ``gs://`` URI, or empty: bundled).
+        label_column: The ``label_column`` parameter.
+        dedupe: The ``dedupe`` parameter.
+        keep_columns: The ``keep_columns`` parameter.
+
+    Raises:
+        ValueError: Naming the parameter and what is wrong with the data.
+    """
+    from trainer import data, efficiency, storage
+
+    try:
+        loaded = data.load_table(data_uri, label_column)
+    except storage.StorageError as err:
+        raise ValueError(f"data_uri {data_uri!r} cannot be read here: {err}") from None
+    reduced, record = efficiency.apply_levers(loaded, label_column, dedupe, keep_columns)
+    if record["applied"]:
+        levers = f"dedupe={dedupe!r} and keep_columns={keep_columns!r}"
+        data.validate(reduced, f"{data.dataset_name(data_uri)} after {levers}", label_column)
+
+
+def check_local_inputs(values: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+    """The checks ``run-local`` makes on top of the parameter checks: files, keys, data.
+
+    Args:
+        values: Every parameter of the run (template defaults included).
+        environ: This machine's environment (the local steps inherit it).
+
+    Raises:
+        ValueError: A missing intensity CSV, a live provider without a key, or unusable data.
+    """
+    provider = str(values.get("intensity_provider", ""))
+    csv_uri = str(values.get("intensity_csv", ""))
+    if provider == "csv" and not csv_uri.startswith("gs://"):
+        existing_file(csv_uri, "intensity_csv")
+    check_provider_credentials(
+        provider, str(values.get("api_key_secret", "")), environ, on_vertex=False
+    )
+    if "label_column" in values:
+        check_training_data(
+            str(values.get("data_uri", "")),
+            str(values["label_column"]),
+            str(values.get("dedupe", "none")),
+            str(values.get("keep_columns", "")),
+        )
+
+
+def check_vertex_inputs(values: Mapping[str, Any]) -> None:
+    """The checks ``submit`` makes on top of the parameter checks, without reading any data.
+
+    A Vertex AI step sees neither this machine's files nor its environment: data and intensity
+    files must be in Cloud Storage, and a live provider's key in Secret Manager.
+
+    Args:
+        values: Every parameter of the run (template defaults included).
+
+    Raises:
+        ValueError: A local path for ``data_uri`` or ``intensity_csv``, or a live provider
+            without ``api_key_secret``.
+    """
+    provider = str(values.get("intensity_provider", ""))
+    files = {"data_uri": str(values.get("data_uri", ""))}
+    if provider == "csv":
+        files["intensity_csv"] = str(values.get("intensity_csv", ""))
+    for name, uri in files.items():
+        if uri and not uri.startswith(_VERTEX_READABLE_PREFIXES):
+            raise ValueError(
+                f"{name} {uri!r} is a local path, which a Vertex AI step cannot read; upload "
+                "the file and give its gs:// URI"
+            )
+    check_provider_credentials(provider, str(values.get("api_key_secret", "")), {}, on_vertex=True)
