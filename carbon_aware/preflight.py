@@ -138,7 +138,11 @@ def check_local_inputs(values: Mapping[str, Any], environ: Mapping[str, str]) ->
     check_provider_credentials(
         provider, str(values.get("api_key_secret", "")), environ, on_vertex=False
     )
-    if "label_column" in values:
+    from carbon_aware.training.data_location import check_data_residency
+
+    check_data_residency(str(values.get("data_uri", "")), str(values.get("residency", "")))
+    # Only the bundled trainer reads a labelled CSV; a user's program reads its data its own way.
+    if "label_column" in values and not values.get("training_command"):
         check_training_data(
             str(values.get("data_uri", "")),
             str(values["label_column"]),
