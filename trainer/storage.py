@@ -102,7 +102,8 @@ def fetch(uri: str) -> Path:
     path = local_path_for(uri)
     if path.is_file():
         return path
-    if not is_gcs_uri(uri):
+    if not is_gcs_uri(uri) or GCS_FUSE_ROOT.is_dir():
+        # With Cloud Storage FUSE mounted, a missing path is a missing object.
         raise FileNotFoundError(f"no such file: {uri}")
     return _download(uri)
 

@@ -17,7 +17,8 @@ from carbon_aware.vertex import NO_ACCELERATOR
 # The container's entrypoint, in POSIX sh so it works in any image. With this project installed
 # it hands over to carbon_aware.training.job, which measures and records the replica. Without it
 # (the user's own image) it runs the command as it is and records the replica's start, end and
-# exit code through the /gcs mount, so the footprint can estimate from the machine spec x time.
+# exit code through the /gcs mount (CARBON_AWARE_GCS_FUSE_ROOT where it is mounted elsewhere), so
+# the footprint can estimate its energy from the machine spec x time.
 ENTRYPOINT_SCRIPT = """\
 if python3 -c 'import carbon_aware.training.job' >/dev/null 2>&1; then
   exec python3 -m carbon_aware.training.job "$@"
@@ -32,7 +33,7 @@ start=$(date -u +%s)
 "$@"
 code=$?
 end=$(date -u +%s)
-dir="/gcs/${records#gs://}"
+dir="${CARBON_AWARE_GCS_FUSE_ROOT:-/gcs}/${records#gs://}"
 host=$(hostname)
 if mkdir -p "$dir" 2>/dev/null; then
   printf '{"replica": "%s", "wrapped": false, "start_epoch_s": %s, "end_epoch_s": %s, \
