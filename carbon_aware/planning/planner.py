@@ -29,11 +29,12 @@ from carbon_aware.planning.constraints import (
     static_exclusions,
 )
 from carbon_aware.planning.forecast import DECIMALS, day_ahead_forecast, steps_per_day
+from carbon_aware.planning.ridge import ridge_forecast
 from carbon_aware.regions import load_catalogue
 from carbon_aware.timeseries import step_hours
 
 PLAN_SCHEMA_VERSION = 1
-FORECASTS = ("oracle", "day-ahead")
+FORECASTS = ("oracle", "day-ahead", "ridge")
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ def _planning_values(
                 f"max delay cut to {(values.shape[1] - shape.span) * step:g} h: the data end"
             )
         return start, values, dict.fromkeys(names, "given series"), {}, notes
-    if forecast != "day-ahead":
+    if forecast not in FORECASTS:
         raise ValueError(f"unknown forecast {forecast!r}; use one of {', '.join(FORECASTS)}")
     start = index[-1] + (index[1] - index[0]) if now is None else now
     history = frame.loc[frame.index < start, names]
@@ -229,7 +230,12 @@ def _planning_values(
     d = steps_per_day(step)
     rows, methods, maes = [], {}, {}
     for name in names:
-        result = day_ahead_forecast(history[name].to_numpy(dtype=float), shape.horizon, d)
+        past = history[name].to_numpy(dtype=float)
+        if forecast == "ridge":
+            rows.append(ridge_forecast(past, shape.horizon, d))
+            methods[name] = "ridge"
+            continue
+        result = day_ahead_forecast(past, shape.horizon, d)
         rows.append(result.values)
         methods[name], maes[name] = result.method, result.mae
     return start, np.array(rows), methods, maes, notes
@@ -257,7 +263,8 @@ def plan_job(
         constraints: What the plan must respect.
         baseline_region: Where the job would run without planning (default: first candidate).
         forecast: ``oracle`` uses the series from ``now`` as the forecast; ``day-ahead``
-            forecasts from the readings before ``now`` with :mod:`.forecast`.
+            forecasts from the readings before ``now`` with :mod:`.forecast`, ``ridge`` with
+            :mod:`.ridge`.
         now: Planning time (default: first step for oracle, the step after the data for
             day-ahead).
         data_source: Where the series came from, copied into the plan.
