@@ -40,6 +40,8 @@ DEFAULT_BASE_URL = "https://api.watttime.org"
 GCO2E_PER_KWH_PER_LBS_PER_MWH = 0.45359237
 TOKEN_LIFETIME_S = 30 * 60.0
 SIGNAL_TYPES = {"co2_moer": "marginal", "co2_aoer": "average"}
+MAX_FORECAST_HOURS = 72
+"""``/v3/forecast`` serves ``horizon_hours`` up to 72."""
 
 
 def lbs_per_mwh_to_gco2e_per_kwh(lbs_per_mwh: float) -> float:
@@ -216,6 +218,24 @@ class WattTimeProvider:
     def forecast(self, regions: list[str]) -> list[IntensityReading]:
         """Returns the forecast series per region (``kind=forecast``)."""
         return self._fetch_all(regions, "/v3/forecast", IntensityKind.FORECAST, {})
+
+    def forecast_hours(self, regions: list[str], horizon_hours: int) -> list[IntensityReading]:
+        """Returns the forecast per region for the next ``horizon_hours`` (``horizon_hours``).
+
+        Args:
+            regions: GCP region ids.
+            horizon_hours: Hours ahead, 1 to :data:`MAX_FORECAST_HOURS` (the API's limit).
+
+        Raises:
+            ValueError: ``horizon_hours`` outside what ``/v3/forecast`` serves.
+        """
+        if not 1 <= horizon_hours <= MAX_FORECAST_HOURS:
+            raise ValueError(
+                f"WattTime /v3/forecast reaches 1 to {MAX_FORECAST_HOURS} hours ahead "
+                f"(horizon_hours); asked for {horizon_hours}"
+            )
+        extra = {"horizon_hours": str(horizon_hours)}
+        return self._fetch_all(regions, "/v3/forecast", IntensityKind.FORECAST, extra)
 
     def history(self, regions: list[str]) -> list[IntensityReading]:
         """Returns the last 24 hours per region from ``/v3/historical`` (``kind=history``)."""

@@ -162,6 +162,12 @@ class Plan:
         forecast_mae: Day-ahead only: each method's trailing MAE per region.
         ranking: Best option per remaining region, best first.
         exclusions: Every candidate left out, with the reason.
+        start_now_region: The best region to start in at once.
+        start_now_gco2e_per_kwh: Its expected mean intensity.
+        wait_gain_pct: ``100 * (1 - best window / best start now)``: what waiting gains.
+        min_gain_pct: The least gain worth waiting for (None: any gain).
+        waits: Whether the plan starts later than the planning time.
+        wait_reason: Why the plan waits or starts now.
     """
 
     region: str
@@ -183,6 +189,12 @@ class Plan:
     ranking: tuple[RankedOption, ...]
     exclusions: tuple[Exclusion, ...]
     notes: tuple[str, ...] = field(default=())
+    start_now_region: str = ""
+    start_now_gco2e_per_kwh: float = 0.0
+    wait_gain_pct: float = 0.0
+    min_gain_pct: float | None = None
+    waits: bool = False
+    wait_reason: str = ""
     schema_version: int = PLAN_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -252,6 +264,7 @@ def plan_job(
     forecast: str = "oracle",
     now: pd.Timestamp | str | None = None,
     data_source: str = "",
+    min_gain_pct: float | None = None,
 ) -> Plan:
     """Choose the region and start with the lowest expected mean intensity (plus price term).
 
@@ -268,6 +281,8 @@ def plan_job(
         now: Planning time (default: first step for oracle, the step after the data for
             day-ahead).
         data_source: Where the series came from, copied into the plan.
+        min_gain_pct: Start now (in the best region now) unless waiting gains at least this
+            many percent; None waits for any gain.
 
     Returns:
         The plan, with the full ranking and every exclusion.
@@ -277,6 +292,8 @@ def plan_job(
     """
     constraints = constraints or Constraints()
     constraints.validate()
+    if min_gain_pct is not None and not (math.isfinite(min_gain_pct) and min_gain_pct >= 0):
+        raise ValueError(f"min_gain_pct must be a percentage >= 0, got {min_gain_pct}")
     names = list(candidates)
     if not names or len(set(names)) != len(names):
         raise ValueError(f"give at least one candidate, without duplicates: {names}")
@@ -330,7 +347,28 @@ def plan_job(
         )
         for i, (score, offset, name, mean) in enumerate(options)
     )
+    now_options = sorted(
+        (float(np.round(means[series.index(o[2])][0] + o[0] - o[3], DECIMALS)), order[o[2]], o[2])
+        for o in options
+    )
+    now_name = now_options[0][2]
+    now_mean = float(means[series.index(now_name)][0])
     best = ranking[0]
+    wait_gain = 100 * (1 - best.mean_gco2e_per_kwh / now_mean) if now_mean > 0 else 0.0
+    waits, reason = best.delay_hours > 0, "now is the best start"
+    if waits and min_gain_pct is not None and wait_gain < min_gain_pct:
+        waits = False
+        reason = (
+            f"starts now in {now_name}: waiting {best.delay_hours:g} h for {best.region} would "
+            f"gain {wait_gain:.1f}%, less than min_gain_pct {min_gain_pct:g}%"
+        )
+        best = RankedOption(0, now_name, _iso(start), 0.0, now_mean, now_mean, None)
+    elif waits:
+        reason = (
+            f"waits {best.delay_hours:g} h: the best window is {wait_gain:.1f}% cleaner than "
+            f"starting now in {now_name}"
+            + ("" if min_gain_pct is None else f" (min_gain_pct {min_gain_pct:g}%)")
+        )
     run_now = float(means[series.index(baseline)][0])
     saving = 100 * (1 - best.mean_gco2e_per_kwh / run_now) if run_now > 0 else 0.0
     return Plan(
@@ -353,4 +391,10 @@ def plan_job(
         ranking=ranking,
         exclusions=tuple(exclusions),
         notes=tuple(notes + more_notes),
+        start_now_region=now_name,
+        start_now_gco2e_per_kwh=now_mean,
+        wait_gain_pct=round(wait_gain, 3),
+        min_gain_pct=min_gain_pct,
+        waits=waits,
+        wait_reason=reason,
     )
