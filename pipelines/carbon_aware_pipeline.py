@@ -104,6 +104,8 @@ def build_pipeline(image: str) -> GraphComponent:
         functional_unit: str = "training_run",
         predictions_served: int = 1000000,
         carbon_footprint_table: str = "",
+        planned_start_utc: str = "",
+        planned_gco2e_per_kwh: float = 0.0,
     ) -> PipelineOutputs:
         """Carbon-aware training: fetch intensity, choose the region, train there, evaluate, report.
 
@@ -141,6 +143,8 @@ def build_pipeline(image: str) -> GraphComponent:
             predictions_served: Predictions the model is expected to serve (``1k_predictions``).
             carbon_footprint_table: Carbon Footprint BigQuery export table
                 (``project.dataset.table``) for the project's trend in the report; empty: off.
+            planned_start_utc: Start the plan chose (set by ``submit --start-within``); empty: none.
+            planned_gco2e_per_kwh: The plan's expected intensity there; 0 with no plan.
         """
         fetch = ops.fetch_intensity(
             candidate_regions=candidate_regions,
@@ -220,6 +224,9 @@ def build_pipeline(image: str) -> GraphComponent:
             carbon_footprint_table=carbon_footprint_table,
             project=project,
             api_key_secret=api_key_secret,
+            intensity_csv=intensity_csv,
+            planned_start_utc=planned_start_utc,
+            planned_gco2e_per_kwh=planned_gco2e_per_kwh,
         ).set_display_name("report-footprint")
         return PipelineOutputs(
             report=report.outputs["report"],

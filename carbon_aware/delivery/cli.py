@@ -91,6 +91,22 @@ def _register_submit(subparsers: Any) -> None:
         help="start later: create a schedule that runs once at this time (with a UTC offset)",
     )
     cmd.add_argument(
+        "--start-within",
+        type=float,
+        metavar="H",
+        help="plan the start within H hours with the run's provider and candidate regions: "
+        "submit now when now is best, else schedule the planned start",
+    )
+    cmd.add_argument(
+        "--duration-hours", type=float, metavar="D", help="with --start-within: the run's length"
+    )
+    cmd.add_argument(
+        "--min-gain-pct",
+        type=float,
+        help="with --start-within: wait only for at least this gain (default: the forecast's "
+        "back-tested error)",
+    )
+    cmd.add_argument(
         "--dry-run",
         action="store_true",
         help="print the REST request as JSON instead of sending it (offline for a local file)",

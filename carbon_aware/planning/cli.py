@@ -140,7 +140,6 @@ def plan_lines(plan: Plan) -> list[str]:
         f"run now in {plan.baseline_region}: {plan.run_now_gco2e_per_kwh:.1f} gCO2e/kWh; "
         f"expected saving {plan.expected_saving_pct:.1f}%",
         f"forecast: {plan.forecast} ({methods})",
-        f"{'waits' if plan.waits else 'starts now'}: {plan.wait_reason}",
         "ranking:",
     ]
     lines += [

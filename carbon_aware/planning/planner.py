@@ -34,6 +34,8 @@ from carbon_aware.regions import load_catalogue
 from carbon_aware.timeseries import step_hours
 
 PLAN_SCHEMA_VERSION = 1
+WAIT_NOTE = "wait: "
+"""Prefix of the note that says why a plan waits or starts now."""
 FORECASTS = ("oracle", "day-ahead", "ridge")
 
 
@@ -162,12 +164,8 @@ class Plan:
         forecast_mae: Day-ahead only: each method's trailing MAE per region.
         ranking: Best option per remaining region, best first.
         exclusions: Every candidate left out, with the reason.
-        start_now_region: The best region to start in at once.
-        start_now_gco2e_per_kwh: Its expected mean intensity.
-        wait_gain_pct: ``100 * (1 - best window / best start now)``: what waiting gains.
-        min_gain_pct: The least gain worth waiting for (None: any gain).
-        waits: Whether the plan starts later than the planning time.
-        wait_reason: Why the plan waits or starts now.
+        notes: What was cut or assumed; the last one, ``WAIT_NOTE`` + why, says why the plan
+            waits or starts now.
     """
 
     region: str
@@ -189,12 +187,6 @@ class Plan:
     ranking: tuple[RankedOption, ...]
     exclusions: tuple[Exclusion, ...]
     notes: tuple[str, ...] = field(default=())
-    start_now_region: str = ""
-    start_now_gco2e_per_kwh: float = 0.0
-    wait_gain_pct: float = 0.0
-    min_gain_pct: float | None = None
-    waits: bool = False
-    wait_reason: str = ""
     schema_version: int = PLAN_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -355,15 +347,14 @@ def plan_job(
     now_mean = float(means[series.index(now_name)][0])
     best = ranking[0]
     wait_gain = 100 * (1 - best.mean_gco2e_per_kwh / now_mean) if now_mean > 0 else 0.0
-    waits, reason = best.delay_hours > 0, "now is the best start"
-    if waits and min_gain_pct is not None and wait_gain < min_gain_pct:
-        waits = False
+    reason = "now is the best start"
+    if best.delay_hours > 0 and min_gain_pct is not None and wait_gain < min_gain_pct:
         reason = (
             f"starts now in {now_name}: waiting {best.delay_hours:g} h for {best.region} would "
             f"gain {wait_gain:.1f}%, less than min_gain_pct {min_gain_pct:g}%"
         )
         best = RankedOption(0, now_name, _iso(start), 0.0, now_mean, now_mean, None)
-    elif waits:
+    elif best.delay_hours > 0:
         reason = (
             f"waits {best.delay_hours:g} h: the best window is {wait_gain:.1f}% cleaner than "
             f"starting now in {now_name}"
@@ -390,11 +381,5 @@ def plan_job(
         constraints=constraints.describe(),
         ranking=ranking,
         exclusions=tuple(exclusions),
-        notes=tuple(notes + more_notes),
-        start_now_region=now_name,
-        start_now_gco2e_per_kwh=now_mean,
-        wait_gain_pct=round(wait_gain, 3),
-        min_gain_pct=min_gain_pct,
-        waits=waits,
-        wait_reason=reason,
+        notes=(*notes, *more_notes, WAIT_NOTE + reason),
     )

@@ -116,5 +116,5 @@ def plan_from_provider(
         max_delay_hours=max_delay_hours,
         forecast="provider",
         forecast_methods={r: data.sources[r] for r in result.forecast_methods if r in data.sources},
-        notes=tuple(notes) + tuple(n for n in result.notes if "max delay cut" not in n),
+        notes=(*notes, *(n for n in result.notes if "max delay cut" not in n)),
     )
