@@ -56,7 +56,8 @@ def choose_region(
         epochs: Training epochs (checked here, used by train).
         label_column: Label column (checked here, used by train).
         min_accuracy: Accuracy floor (checked here, used by evaluate).
-        intensity_provider: Provider name (checked here).
+        intensity_provider: Provider name (already resolved by fetch-intensity, whose
+            registry names the allowed ones; with ``csv`` its file is checked there too).
         pue: Power usage effectiveness override (checked here, used by report-footprint).
         functional_unit: SCI functional unit (checked here, used by report-footprint).
         predictions_served: Predictions for the per-prediction SCI (checked here).
@@ -93,7 +94,6 @@ def choose_region(
             "epochs": epochs,
             "label_column": label_column,
             "min_accuracy": min_accuracy,
-            "intensity_provider": intensity_provider,
             "pue": pue,
             "functional_unit": functional_unit,
             "predictions_served": predictions_served,

@@ -78,9 +78,10 @@ def plan_from_provider(
     Raises:
         ValueError: Bad inputs, or a region nothing can be planned for.
     """
+    needed = list(dict.fromkeys([*regions, *([baseline_region] if baseline_region else [])]))
     data = gather(
         provider_name,
-        regions,
+        needed,
         duration_hours,
         max_delay_hours,
         now=now,
