@@ -17,6 +17,16 @@ def _flag(text: str) -> bool:
     return lowered == "true"
 
 
+def _hours(text: str) -> float | None:
+    """Hours as a number; empty means not given (Cloud Build passes empty substitutions)."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of hours, got {text!r}") from None
+
+
 def _submit(args: argparse.Namespace) -> int:
     from carbon_aware.delivery.submit import run_submit
 
@@ -92,13 +102,16 @@ def _register_submit(subparsers: Any) -> None:
     )
     cmd.add_argument(
         "--start-within",
-        type=float,
+        type=_hours,
         metavar="H",
         help="plan the start within H hours with the run's provider and candidate regions: "
         "submit now when now is best, else schedule the planned start",
     )
     cmd.add_argument(
-        "--duration-hours", type=float, metavar="D", help="with --start-within: the run's length"
+        "--duration-hours",
+        type=_hours,
+        metavar="D",
+        help="with --start-within: the run's expected length in hours",
     )
     cmd.add_argument(
         "--min-gain-pct",

@@ -122,7 +122,6 @@ def test_a_gain_below_min_gain_pct_runs_now(compiled_template, tmp_path, capsys)
         (["--start-within", "0", "--duration-hours", "1"], "--start-within 0 must be more than 0"),
         (["--start-within", "200", "--duration-hours", "1"], "at most 168 hours"),
         (["--start-within", "5"], "--start-within needs --duration-hours"),
-        (["--duration-hours", "2"], "--duration-hours is only used with --start-within"),
         (
             ["--start-within", "5", "--duration-hours", "1", "--start-at", "2099-01-01T00:00Z"],
             "either --start-at or --start-within",
@@ -135,3 +134,10 @@ def test_bad_start_within_is_refused_before_anything_is_read(
     missing = tmp_path / "not-there.csv"  # never read: the flags fail first
     assert main(argv(compiled_template, missing, *extra)) == 2
     assert message in capsys.readouterr().err
+
+
+def test_start_within_must_be_a_number(compiled_template, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv(compiled_template, tmp_path / "x.csv", "--start-within", "soon"))
+    assert stop.value.code == 2
+    assert "expected a number of hours, got 'soon'" in capsys.readouterr().err
