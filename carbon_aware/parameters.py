@@ -100,11 +100,12 @@ def _validate(values: Mapping[str, Any]) -> None:
             raise ParameterError(
                 f"planned_start_utc {text!r} must be empty or ISO 8601 with a UTC offset"
             ) from None
-    if "planned_gco2e_per_kwh" in values:
-        planned = values["planned_gco2e_per_kwh"]
+    if "planned_carbon_intensity" in values:
+        planned = values["planned_carbon_intensity"]
         _require(
             isinstance(planned, int | float) and 0 <= planned < 10_000,
-            f"planned_gco2e_per_kwh must be 0 (no plan) or a positive gCO2e/kWh, got {planned!r}",
+            f"planned_carbon_intensity must be 0 (no plan) or a positive gCO2e/kWh, "
+            f"got {planned!r}",
         )
     if "epochs" in values:
         epochs = values["epochs"]

@@ -15,7 +15,7 @@ def report_footprint(
     api_key_secret: str,
     intensity_csv: str,
     planned_start_utc: str,
-    planned_gco2e_per_kwh: float,
+    planned_carbon_intensity: float,
     report: Output[Markdown],
     report_html: Output[HTML],
     footprint_metrics: Output[Metrics],
@@ -35,7 +35,7 @@ def report_footprint(
         api_key_secret: Secret Manager version of the live provider's key, for its history.
         intensity_csv: The csv provider's file, for its history.
         planned_start_utc: The start ``submit --start-within`` planned; empty: no plan.
-        planned_gco2e_per_kwh: The plan's expected intensity (planned against actual).
+        planned_carbon_intensity: The plan's expected gCO2e/kWh (planned against actual).
         report: The report as Markdown (renders in the Vertex console).
         report_html: The report as a standalone HTML page with the charts.
         footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci.
@@ -66,7 +66,7 @@ def report_footprint(
         functional_unit=functional_unit,
         predictions_served=predictions_served,
         planned_start_utc=planned_start_utc,
-        planned_gco2e_per_kwh=planned_gco2e_per_kwh,
+        planned_gco2e_per_kwh=planned_carbon_intensity,
     )
     markdown_text = render_markdown(
         record, chosen, json.loads(evaluation_json), history=inputs.history, notes=inputs.notes

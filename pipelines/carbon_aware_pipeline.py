@@ -105,7 +105,7 @@ def build_pipeline(image: str) -> GraphComponent:
         predictions_served: int = 1000000,
         carbon_footprint_table: str = "",
         planned_start_utc: str = "",
-        planned_gco2e_per_kwh: float = 0.0,
+        planned_carbon_intensity: float = 0.0,
     ) -> PipelineOutputs:
         """Carbon-aware training: fetch intensity, choose the region, train there, evaluate, report.
 
@@ -144,7 +144,7 @@ def build_pipeline(image: str) -> GraphComponent:
             carbon_footprint_table: Carbon Footprint BigQuery export table
                 (``project.dataset.table``) for the project's trend in the report; empty: off.
             planned_start_utc: Start the plan chose (set by ``submit --start-within``); empty: none.
-            planned_gco2e_per_kwh: The plan's expected intensity there; 0 with no plan.
+            planned_carbon_intensity: The plan's expected gCO2e/kWh there; 0 with no plan.
         """
         fetch = ops.fetch_intensity(
             candidate_regions=candidate_regions,
@@ -226,7 +226,7 @@ def build_pipeline(image: str) -> GraphComponent:
             api_key_secret=api_key_secret,
             intensity_csv=intensity_csv,
             planned_start_utc=planned_start_utc,
-            planned_gco2e_per_kwh=planned_gco2e_per_kwh,
+            planned_carbon_intensity=planned_carbon_intensity,
         ).set_display_name("report-footprint")
         return PipelineOutputs(
             report=report.outputs["report"],

@@ -31,7 +31,7 @@ def test_planned_against_actual_from_a_local_csv_run(compiled_template, tmp_path
             "intensity_provider": "csv",
             "intensity_csv": str(csv),
             "planned_start_utc": planned,
-            "planned_gco2e_per_kwh": "100.0",
+            "planned_carbon_intensity": "100.0",
             "epochs": "1",
             "min_accuracy": "0.5",
         },

@@ -5,7 +5,7 @@ The plan uses the run's ``intensity_provider``, ``candidate_regions``, ``baselin
 (:func:`carbon_aware.planning.when.plan_from_provider`). When it starts now (now is best, or the
 gain of waiting is below ``min_gain_pct``) the run is submitted at once; otherwise a one-off
 schedule fires at the planned start. Either way the plan travels with the run: as labels, and as
-the pipeline parameters ``planned_start_utc`` and ``planned_gco2e_per_kwh`` that report-footprint
+the pipeline parameters ``planned_start_utc`` and ``planned_carbon_intensity`` that report-footprint
 compares with what happened.
 """
 
@@ -21,7 +21,7 @@ from carbon_aware.planning.constraints import Constraints
 from carbon_aware.planning.planner import Plan
 from carbon_aware.planning.sources import PROVIDER_HORIZON_HOURS
 
-PLAN_PARAMETERS = ("planned_start_utc", "planned_gco2e_per_kwh")
+PLAN_PARAMETERS = ("planned_start_utc", "planned_carbon_intensity")
 MAX_START_WITHIN_HOURS = 7 * 24
 """Our own forecast reaches 7 days; the live providers' forecasts 72 h."""
 
@@ -119,5 +119,5 @@ def plan_parameters(plan: Plan) -> dict[str, Any]:
     """The plan as the pipeline parameters report-footprint reads."""
     return {
         "planned_start_utc": plan.start_utc,
-        "planned_gco2e_per_kwh": round(plan.expected_gco2e_per_kwh, 3),
+        "planned_carbon_intensity": round(plan.expected_gco2e_per_kwh, 3),
     }

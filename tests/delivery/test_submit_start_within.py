@@ -81,7 +81,7 @@ def test_a_later_window_becomes_a_one_off_schedule_at_that_time(
     job = body["createPipelineJobRequest"]["pipelineJob"]
     values = job["runtimeConfig"]["parameterValues"]
     assert values["planned_start_utc"] == planned.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert values["planned_gco2e_per_kwh"] == 20.0
+    assert values["planned_carbon_intensity"] == 20.0
     assert job["labels"]["planned-region"] == "europe-west1"
     assert job["labels"]["planned-start"] == planned.strftime("%Y-%m-%dt%H%M%Sz")
     assert job["labels"]["planned-gco2e-per-kwh"] == "20"
