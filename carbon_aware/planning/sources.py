@@ -220,7 +220,7 @@ def _region_values(
             data.sources[region] = f"{data.provider} forecast ({len(values)} h)"
             return values
         cause = (
-            f"the provider's forecast covers {len(values)} h from {_iso(data.start)}, "
+            f"the {data.provider} forecast covers {len(values)} h from {_iso(data.start)}, "
             f"less than the {shape.duration_steps:g} h job"
         )
     history = data.histories.get(region)

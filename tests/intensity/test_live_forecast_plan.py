@@ -138,3 +138,17 @@ def test_watttime_five_minute_forecast_becomes_hourly_and_the_planted_hour_wins(
     assert request.headers["Authorization"] == f"Bearer {keys.wt_token}"
     assert plan.start_utc == "2030-03-10T14:00:00Z"
     assert plan.expected_gco2e_per_kwh == pytest.approx(200.0 * 0.45359237)
+
+
+def test_a_job_longer_than_the_forecast_says_so_and_what_was_done(em, client):
+    em({"BE": (5, 40.0)})
+    provider = ElectricityMapsProvider(client=client)
+    plan = plan_from_provider(
+        "electricitymaps", ["europe-west1"], 80, 4, now=NOW, provider=provider
+    )
+    source = plan.forecast_methods["europe-west1"]
+    assert (
+        "the electricitymaps forecast covers 73 h" in source and "less than the 80 h job" in source
+    )
+    assert "no history for our forecast" in source and "time cannot be chosen" in source
+    assert plan.delay_hours == 0

@@ -106,3 +106,19 @@ def test_static_says_time_cannot_be_chosen() -> None:
 def test_unknown_provider_is_named() -> None:
     with pytest.raises(ValueError, match="unknown provider 'nope'; allowed: csv, electricitymaps"):
         plan_from_provider("nope", ["europe-west1"], 1, 1, now=NOW)
+
+
+def test_plan_cli_with_a_provider_prints_the_same_json_keys(tmp_path: Path, capsys) -> None:
+    from test_planning_cli import PLAN_KEYS
+
+    from carbon_aware import cli
+
+    csv = write_csv(tmp_path / "f.csv", START, **{"europe-west1": planted(48, 7)})
+    argv = ["plan", "--provider", "csv", "--intensity-csv", str(csv), "--regions", "europe-west1"]
+    argv += ["--duration-hours", "1", "--max-delay-hours", "12", "--now", "2030-03-10T09:20Z"]
+    assert cli.main([*argv, "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert set(plan) == PLAN_KEYS
+    assert plan["start_utc"] == "2030-03-10T16:00:00Z"
+    assert cli.main(["plan", "--provider", "csv", *argv[5:]]) == 2  # no --intensity-csv
+    assert "--provider csv needs --intensity-csv" in capsys.readouterr().err
