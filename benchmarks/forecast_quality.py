@@ -115,14 +115,11 @@ def main() -> None:
         summary = part.groupby("data")[list(METHODS)].median()
         print(f"\nmedian over zones ({duration} h):")
         print(summary.to_string(float_format=lambda v: f"{v:6.1f}"))
-        base = part["day_ahead"].median()
-        print(
-            f"ratio ridge_online / day_ahead (median over all zones, {duration} h): "
-            f"{part['ridge_online'].median() / base:.2f}"
-            if base > 0
-            else f"day_ahead keeps {base:.1f}% ({duration} h); ridge_online "
-            f"{part['ridge_online'].median():.1f}%"
-        )
+        ridge = part["ridge_online"].median()
+        for baseline in ("day_ahead", "same_hour_yesterday", "profile_7d"):
+            base = part[baseline].median()
+            ratio = f"{ridge / base:.2f}" if base > 1 else "n/a (baseline keeps about 0)"
+            print(f"ratio ridge_online / {baseline} (median over all zones, {duration} h): {ratio}")
 
 
 if __name__ == "__main__":
