@@ -78,3 +78,15 @@ def test_backtest_with_the_ridge_forecast_saves_more_than_day_ahead() -> None:
     oracle = run_backtest(frame, 1, 24)
     assert ridge.first_arrival_utc == "2024-01-29T00:00:00Z"  # after 28 days of history
     assert 0 < day_ahead.savings_pct < ridge.savings_pct < oracle.savings_pct
+
+
+def test_plan_job_with_the_ridge_forecast_finds_the_daily_trough() -> None:
+    from carbon_aware.planning import plan_job
+
+    hours = np.arange(40 * D)
+    x = 300 + 100 * np.cos(2 * np.pi * hours / D)  # trough at hour 12 of every day
+    index = pd.date_range("2024-01-01", periods=len(x), freq="h", tz="UTC", name="datetime")
+    plan = plan_job(pd.DataFrame({"zone": x}, index=index), ["zone"], 1, 23, forecast="ridge")
+    assert plan.planned_at_utc == "2024-02-10T00:00:00Z"
+    assert plan.start_utc == "2024-02-10T12:00:00Z"
+    assert plan.forecast_methods == {"zone": "ridge"}
