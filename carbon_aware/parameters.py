@@ -124,6 +124,23 @@ def _validate(values: Mapping[str, Any]) -> None:
             "intensity_provider 'csv' needs intensity_csv: a path or gs:// URI of a CSV with "
             "columns datetime, region, carbon_intensity",
         )
+    if values.get("planned_start_utc"):
+        from carbon_aware.footprint.intensity_window import parse_utc
+
+        text = str(values["planned_start_utc"])
+        try:
+            parse_utc(text)
+        except ValueError:
+            raise ParameterError(
+                f"planned_start_utc {text!r} must be empty or ISO 8601 with a UTC offset"
+            ) from None
+    if "planned_carbon_intensity" in values:
+        planned = values["planned_carbon_intensity"]
+        _require(
+            isinstance(planned, int | float) and 0 <= planned < 10_000,
+            f"planned_carbon_intensity must be 0 (no plan) or a positive gCO2e/kWh, "
+            f"got {planned!r}",
+        )
     if "epochs" in values:
         epochs = values["epochs"]
         low, high = EPOCHS_RANGE

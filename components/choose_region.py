@@ -83,7 +83,8 @@ def choose_region(
         worker_replica_count: Replicas of the second worker pool (0 = the chief alone).
         quality_metric: The metrics key evaluate gates on (checked here).
         min_quality: The gate's floor (checked here).
-        intensity_provider: Provider name (checked here).
+        intensity_provider: Provider name (already resolved by fetch-intensity, whose
+            registry names the allowed ones; with ``csv`` its file is checked there too).
         pue: Power usage effectiveness override (checked here, used by report-footprint).
         functional_unit: SCI functional unit (checked here, used by report-footprint).
         predictions_served: Predictions for the per-prediction SCI (checked here).
@@ -136,7 +137,6 @@ def choose_region(
             "worker_replica_count": worker_replica_count,
             "quality_metric": quality_metric,
             "min_quality": min_quality,
-            "intensity_provider": intensity_provider,
             "pue": pue,
             "functional_unit": functional_unit,
             "predictions_served": predictions_served,

@@ -13,6 +13,9 @@ def report_footprint(
     carbon_footprint_table: str,
     project: str,
     api_key_secret: str,
+    intensity_csv: str,
+    planned_start_utc: str,
+    planned_carbon_intensity: float,
     report: Output[Markdown],
     report_html: Output[HTML],
     footprint_metrics: Output[Metrics],
@@ -30,6 +33,9 @@ def report_footprint(
         carbon_footprint_table: Carbon Footprint export table for the project trend; empty: off.
         project: Google Cloud project whose export rows the trend shows (empty: all).
         api_key_secret: Secret Manager version of the live provider's key, for its history.
+        intensity_csv: The csv provider's file, for its history.
+        planned_start_utc: The start ``submit --start-within`` planned; empty: no plan.
+        planned_carbon_intensity: The plan's expected gCO2e/kWh (planned against actual).
         report: The report as Markdown (renders in the Vertex console).
         report_html: The report as a standalone HTML page with the charts.
         footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci.
@@ -51,7 +57,7 @@ def report_footprint(
         chosen = RegionDecision.from_json(handle.read())
     regions = sorted({item.region for item in chosen.ranking} | {chosen.baseline_region})
     inputs = ReportInputs()
-    fetch_intensity_series(chosen.provider, regions, api_key_secret, inputs)
+    fetch_intensity_series(chosen.provider, regions, api_key_secret, inputs, intensity_csv)
     fetch_project_history(carbon_footprint_table, project, 12, inputs)
     record = compute_footprint(
         chosen,
@@ -60,6 +66,8 @@ def report_footprint(
         intensity_series=inputs.intensity_series,
         functional_unit=functional_unit,
         predictions_served=integral(predictions_served),
+        planned_start_utc=planned_start_utc,
+        planned_gco2e_per_kwh=planned_carbon_intensity,
     )
     markdown_text = render_markdown(
         record, chosen, json.loads(evaluation_json), history=inputs.history, notes=inputs.notes

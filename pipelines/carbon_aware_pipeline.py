@@ -87,6 +87,8 @@ def build_pipeline(image: str) -> GraphComponent:
         functional_unit: str = "training_run",
         predictions_served: int = 1000000,
         carbon_footprint_table: str = "",
+        planned_start_utc: str = "",
+        planned_carbon_intensity: float = 0.0,
     ) -> PipelineOutputs:
         """Carbon-aware training: fetch intensity, choose the region, train there, evaluate, report.
 
@@ -131,6 +133,8 @@ def build_pipeline(image: str) -> GraphComponent:
             predictions_served: Predictions the model is expected to serve (``1k_predictions``).
             carbon_footprint_table: Carbon Footprint BigQuery export table
                 (``project.dataset.table``) for the project's trend in the report; empty: off.
+            planned_start_utc: Start the plan chose (set by ``submit --start-within``); empty: none.
+            planned_carbon_intensity: The plan's expected gCO2e/kWh there; 0 with no plan.
         """
         fetch = ops.fetch_intensity(
             candidate_regions=candidate_regions,
@@ -226,6 +230,9 @@ def build_pipeline(image: str) -> GraphComponent:
             carbon_footprint_table=carbon_footprint_table,
             project=project,
             api_key_secret=api_key_secret,
+            intensity_csv=intensity_csv,
+            planned_start_utc=planned_start_utc,
+            planned_carbon_intensity=planned_carbon_intensity,
         ).set_display_name("report-footprint")
         return PipelineOutputs(
             report=report.outputs["report"],

@@ -42,6 +42,9 @@ def test_good_parameters_pass():
         ({"predictions_served": 0}, "predictions_served must be a positive integer"),
         ({"carbon_footprint_table": "x; DROP TABLE y"}, "is not a BigQuery table name"),
         ({"max_carbon_intensity": -5}, "max_carbon_intensity must be 0"),
+        ({"planned_start_utc": "tomorrow"}, "planned_start_utc 'tomorrow' must be empty or ISO"),
+        ({"planned_start_utc": "2030-01-01T02:00"}, "planned_start_utc .* UTC offset"),
+        ({"planned_carbon_intensity": -1.0}, "planned_carbon_intensity must be 0 \\(no plan\\)"),
         (
             {"backend": "vertex", "project": "p", "regional_bucket_template": "gs://b"},
             "no {region} placeholder",

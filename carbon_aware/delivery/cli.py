@@ -17,6 +17,16 @@ def _flag(text: str) -> bool:
     return lowered == "true"
 
 
+def _hours(text: str) -> float | None:
+    """Hours as a number; empty means not given (Cloud Build passes empty substitutions)."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of hours, got {text!r}") from None
+
+
 def _submit(args: argparse.Namespace) -> int:
     from carbon_aware.delivery.submit import run_submit
 
@@ -89,6 +99,25 @@ def _register_submit(subparsers: Any) -> None:
         "--start-at",
         metavar="ISO8601",
         help="start later: create a schedule that runs once at this time (with a UTC offset)",
+    )
+    cmd.add_argument(
+        "--start-within",
+        type=_hours,
+        metavar="H",
+        help="plan the start within H hours with the run's provider and candidate regions: "
+        "submit now when now is best, else schedule the planned start",
+    )
+    cmd.add_argument(
+        "--duration-hours",
+        type=_hours,
+        metavar="D",
+        help="with --start-within: the run's expected length in hours",
+    )
+    cmd.add_argument(
+        "--min-gain-pct",
+        type=float,
+        help="with --start-within: wait only for at least this gain (default: the forecast's "
+        "back-tested error)",
     )
     cmd.add_argument(
         "--dry-run",

@@ -18,6 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from carbon_aware.delivery.start_within import (
+    PLAN_PARAMETERS,
+    check_start_within,
+    plan_labels,
+    plan_parameters,
+    plan_run,
+)
 from carbon_aware.delivery.template import (
     TemplateInput,
     effective_parameters,
@@ -29,6 +36,7 @@ from carbon_aware.delivery.template import (
 )
 from carbon_aware.inputs import read_yaml
 from carbon_aware.parameters import validate_run_parameters
+from carbon_aware.planning.cli import plan_lines
 from carbon_aware.preflight import check_vertex_inputs
 from carbon_aware.regions import validate_regions
 from carbon_aware.vertex import regional_bucket
@@ -238,6 +246,7 @@ def run_submit(args: Any) -> int:
         print("submit: skipped (--enabled false)")
         return 0
     _check_target(args.project, args.location, args.pipeline_root, args.service_account)
+    check_start_within(args.start_within, args.duration_hours, args.start_at)
     labels = parse_labels(args.label)
     schedule = one_off_schedule(args.start_at) if args.start_at is not None else None
     if args.from_run is not None:
@@ -259,6 +268,8 @@ def run_submit(args: Any) -> int:
         labels.setdefault("rerun-of", run_id[-63:])
     else:
         values = merge_parameters(inputs, file_values, cli_values, project=args.project)
+    if args.start_within is not None:
+        values, schedule = _planned(args, inputs, values, labels)
     pipeline_root = args.pipeline_root or default_pipeline_root(
         effective_parameters(inputs, values), args.location
     )
@@ -296,6 +307,32 @@ def run_submit(args: Any) -> int:
     job.submit(service_account=service_account)
     print(f"submitted {job.resource_name}")
     return 0
+
+
+def _planned(
+    args: Any, inputs: Mapping[str, TemplateInput], values: dict[str, Any], labels: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """Plans the start (``--start-within``): the run's values with the plan, and the schedule.
+
+    Adds the plan's labels to ``labels``; the schedule is None when the run should start now.
+    """
+    missing = [name for name in PLAN_PARAMETERS if name not in inputs]
+    if missing:
+        raise ValueError(
+            f"--start-within: the template has no {', '.join(missing)} parameter; recompile it "
+            "from this version (python compile.py)"
+        )
+    plan = plan_run(
+        effective_parameters(inputs, values),
+        args.start_within,
+        args.duration_hours,
+        args.min_gain_pct,
+    )
+    for line in plan_lines(plan):
+        print(f"plan: {line}", file=sys.stderr)
+    labels.update(plan_labels(plan))
+    planned = merge_parameters(inputs, values, plan_parameters(plan), project=args.project)
+    return planned, one_off_schedule(plan.start_utc) if plan.delay_hours > 0 else None
 
 
 def dry_run_request(

@@ -17,6 +17,7 @@ from typing import Any
 from carbon_aware.decision import RegionDecision
 from carbon_aware.footprint.embodied import Embodied, embodied_from_run_record
 from carbon_aware.footprint.intensity_window import parse_utc, time_weighted
+from carbon_aware.footprint.planned import planned_vs_actual
 from carbon_aware.footprint.pue import PueFigure, resolve_pue
 from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.intensity.watttime import GCO2E_PER_KWH_PER_LBS_PER_MWH
@@ -140,6 +141,7 @@ class Footprint:
     fallback_regions: list[str]
     run: dict[str, Any]
     provider: str
+    plan: dict[str, Any] | None = None
     units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
     schema_version: str = field(default=FOOTPRINT_SCHEMA_VERSION)
 
@@ -238,6 +240,8 @@ def compute_footprint(
     functional_unit: str = "training_run",
     predictions_served: int = 1_000_000,
     lifetime_years: float = 4.0,
+    planned_start_utc: str = "",
+    planned_gco2e_per_kwh: float = 0.0,
 ) -> Footprint:
     """Computes the run's emissions, what the same energy would have emitted elsewhere, and SCI.
 
@@ -251,6 +255,8 @@ def compute_footprint(
         functional_unit: SCI's R, one of :data:`FUNCTIONAL_UNITS`.
         predictions_served: Predictions R counts for ``1k_predictions``.
         lifetime_years: Hardware lifetime for embodied emissions.
+        planned_start_utc: The start ``submit --start-within`` planned (empty: no plan).
+        planned_gco2e_per_kwh: The plan's expected intensity.
 
     Returns:
         The footprint record.
@@ -354,4 +360,13 @@ def compute_footprint(
         fallback_regions=list(decision.fallback_regions),
         run={key: run_record[key] for key in run_keys if key in run_record},
         provider=decision.provider,
+        plan=planned_vs_actual(
+            planned_start_utc,
+            planned_gco2e_per_kwh,
+            run_record.get("start_utc"),
+            chosen.intensity_gco2e_per_kwh if weighted else None,
+            "time-weighted over the run window from the provider's history"
+            if weighted
+            else f"no {decision.provider} history covers the run window",
+        ),
     )

@@ -73,6 +73,20 @@ PLAN_HELP = (
 _REFUSAL = re.compile(r"zoneKey=(?P<zone>[A-Za-z0-9_-]+)|requestType=(?P<type>[A-Za-z0-9_/-]+)")
 
 
+MAX_FORECAST_HOURS = MAX_FORECAST_HORIZON_H
+"""The forecast endpoint's longest ``horizonHours``."""
+
+
+def check_forecast_hours(horizon_hours: int) -> int:
+    """Returns ``horizon_hours`` if the forecast endpoint serves it, else raises ValueError."""
+    if not 1 <= horizon_hours <= MAX_FORECAST_HOURS:
+        raise ValueError(
+            f"Electricity Maps forecasts reach 1 to {MAX_FORECAST_HOURS} hours ahead "
+            f"(horizonHours); asked for {horizon_hours}"
+        )
+    return horizon_hours
+
+
 class ElectricityMapsPlanError(AuthError):
     """The key is valid but its plan does not cover this zone or endpoint (e.g. the free tier)."""
 
@@ -228,6 +242,18 @@ class ElectricityMapsProvider:
         return self._fetch_all(
             regions, "carbon-intensity/forecast", IntensityKind.FORECAST, "forecast", extra
         )
+
+    def forecast_hours(self, regions: list[str], horizon_hours: int) -> list[IntensityReading]:
+        """Returns the forecast per region for the next ``horizon_hours`` (``horizonHours``).
+
+        Args:
+            regions: GCP region ids.
+            horizon_hours: Hours ahead, 1 to :data:`MAX_FORECAST_HOURS` (the API's limit).
+
+        Raises:
+            ValueError: ``horizon_hours`` outside what the API serves.
+        """
+        return self.forecast(regions, check_forecast_hours(horizon_hours))
 
     def _key(self) -> Secret:
         with self._key_lock:

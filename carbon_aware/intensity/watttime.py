@@ -62,6 +62,7 @@ FREE_REGION = "CAISO_NORTH"
 REQUESTS_PER_WINDOW = 3000
 LOGINS_PER_WINDOW = 100
 RATE_WINDOW_S = 300.0
+MAX_FORECAST_HOURS = MAX_FORECAST_HORIZON_H
 
 
 def lbs_per_mwh_to_gco2e_per_kwh(lbs_per_mwh: float) -> float:
@@ -345,6 +346,23 @@ class WattTimeProvider:
                 )
             extra["horizon_hours"] = str(horizon_hours)
         return self._fetch_all(regions, "/v3/forecast", IntensityKind.FORECAST, extra)
+
+    def forecast_hours(self, regions: list[str], horizon_hours: int) -> list[IntensityReading]:
+        """Returns the forecast per region for the next ``horizon_hours`` (``horizon_hours``).
+
+        Args:
+            regions: GCP region ids.
+            horizon_hours: Hours ahead, 1 to :data:`MAX_FORECAST_HOURS` (the API's limit).
+
+        Raises:
+            ValueError: ``horizon_hours`` outside what ``/v3/forecast`` serves.
+        """
+        if not 1 <= horizon_hours <= MAX_FORECAST_HOURS:
+            raise ValueError(
+                f"WattTime /v3/forecast reaches 1 to {MAX_FORECAST_HOURS} hours ahead "
+                f"(horizon_hours); asked for {horizon_hours}"
+            )
+        return self.forecast(regions, horizon_hours)
 
     def history(self, regions: list[str]) -> list[IntensityReading]:
         """Returns the last 24 hours per region from ``/v3/historical`` (``kind=history``)."""

@@ -1,9 +1,9 @@
 """Back-test the planner over history: what would planning have saved?
 
 For every arrival step ``t`` with ``t + delay + span`` inside the data, the planner picks a region
-and start (``oracle``: from the actual series; ``day-ahead``: from forecasts issued at ``t``
-with readings before ``t`` only) and the planned run's *actual* mean intensity is compared with
-running at once in the baseline region:
+and start (``oracle``: from the actual series; ``day-ahead`` and ``ridge``: from forecasts
+issued at ``t`` with readings before ``t`` only) and the planned run's *actual* mean intensity is
+compared with running at once in the baseline region:
 
 * ``savings_pct = 100 * (1 - sum(planned actual means) / sum(run-now means))``.
 * ``per_region[r]``: the same figure for temporal-only shifting inside ``r``.
@@ -41,6 +41,7 @@ from carbon_aware.planning.planner import (
     window_mean_loop,
     window_means,
 )
+from carbon_aware.planning.ridge import RIDGE_HISTORY_DAYS, ridge_backtest
 from carbon_aware.timeseries import step_hours
 
 
@@ -74,7 +75,7 @@ class Outcome:
 def _arrivals(n: int, shape: JobShape, forecast: str, d: int) -> np.ndarray:
     if forecast not in FORECASTS:
         raise ValueError(f"unknown forecast {forecast!r}; use one of {', '.join(FORECASTS)}")
-    first = min_history(d) if forecast == "day-ahead" else 0
+    first = {"oracle": 0, "day-ahead": min_history(d), "ridge": RIDGE_HISTORY_DAYS * d}[forecast]
     last = n - shape.horizon
     if last < first:
         raise ValueError(
@@ -99,7 +100,7 @@ def backtest_arrays(
         rank: Tie-break rank per row (lower wins a tie after the start time).
         baseline: Readings of the baseline region, shape ``(N,)``.
         shape: The job.
-        forecast: ``oracle`` or ``day-ahead``.
+        forecast: ``oracle``, ``day-ahead`` or ``ridge``.
         d: Steps per day.
 
     Returns:
@@ -110,6 +111,10 @@ def backtest_arrays(
     methods = None
     if forecast == "oracle":
         views = sliding_window_view(means, shape.delay_steps + 1, axis=-1)[:, arrivals, :]
+    elif forecast == "ridge":
+        views = np.stack(
+            [window_means(ridge_backtest(x, arrivals, shape.horizon, d), shape) for x in actual]
+        )
     else:
         window = MAE_WINDOW_DAYS * d
         methods = np.stack(
@@ -167,6 +172,8 @@ def backtest_loop(
     Returns:
         The per-arrival outcome, for the arrivals evaluated.
     """
+    if forecast == "ridge":
+        raise ValueError("the reference loop covers the oracle and day-ahead forecasts only")
     rows = [[float(v) for v in row] for row in actual]
     base_row = [float(v) for v in baseline]
     all_arrivals = _arrivals(len(rows[0]), shape, forecast, d)
@@ -275,7 +282,7 @@ def run_backtest(
         regions: Candidate series (default: every column).
         baseline_region: Run-now comparison (default: first candidate; with one candidate the
             back-test is temporal-only).
-        forecast: ``oracle`` (default) or ``day-ahead``.
+        forecast: ``oracle`` (default), ``day-ahead`` or ``ridge``.
         data_source: Where the series came from, copied into the result.
 
     Returns:

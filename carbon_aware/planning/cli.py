@@ -7,6 +7,7 @@ code; ``ValueError`` propagates so the main CLI prints it and exits with status 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,8 @@ from carbon_aware.planning.backtest import BacktestResult, run_backtest
 from carbon_aware.planning.constraints import Constraints
 from carbon_aware.planning.planner import FORECASTS, Plan, plan_job
 from carbon_aware.timeseries import load_intensity_csv
+
+PLAN_PROVIDERS = ("csv", "electricitymaps", "static", "watttime")
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -46,12 +49,13 @@ def _source(path: str) -> str:
     return f"intensity CSV {Path(path).name}"
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, csv_required: bool = True) -> None:
     parser.add_argument(
         "--intensity-csv",
-        required=True,
+        required=csv_required,
         metavar="FILE",
-        help="long-format CSV (datetime,region,carbon_intensity; .gz ok)",
+        help="long-format CSV (datetime,region,carbon_intensity; .gz ok); with --provider csv "
+        "the provider's file",
     )
     parser.add_argument("--duration-hours", type=float, required=True, help="job length")
     parser.add_argument(
@@ -61,7 +65,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--forecast",
         choices=FORECASTS,
         default="oracle",
-        help="oracle: the file is the forecast; day-ahead: forecast from the file's history",
+        help="without --provider: oracle: the file is the forecast; day-ahead or ridge: our "
+        "forecast from the file's history",
     )
     parser.add_argument("--baseline-region", help="run-now comparison (default: first region)")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -73,7 +78,6 @@ def _load(path: str) -> pd.DataFrame:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    frame = _load(args.intensity_csv)
     constraints = Constraints(
         residency=args.residency,
         accelerator_type=args.accelerator_type,
@@ -82,19 +86,57 @@ def _plan(args: argparse.Namespace) -> int:
         price_weight=args.price_weight,
         prices=_prices(args.prices),
     )
-    plan = plan_job(
-        frame,
+    if args.provider:
+        plan = _provider_plan(args, constraints)
+    elif not args.intensity_csv:
+        raise ValueError("plan needs --provider, or --intensity-csv for a plan from a CSV file")
+    else:
+        plan = plan_job(
+            _load(args.intensity_csv),
+            _names(args.regions) or [],
+            args.duration_hours,
+            args.max_delay_hours,
+            constraints=constraints,
+            baseline_region=args.baseline_region,
+            forecast=args.forecast,
+            now=args.now,
+            data_source=_source(args.intensity_csv),
+            min_gain_pct=args.min_gain_pct,
+        )
+    print(plan.to_json() if args.json else "\n".join(plan_lines(plan)))
+    return 0
+
+
+def _provider_plan(args: argparse.Namespace, constraints: Constraints) -> Plan:
+    from carbon_aware.intensity.registry import get_provider
+    from carbon_aware.planning.when import plan_from_provider
+
+    if args.provider == "csv" and not args.intensity_csv:
+        raise ValueError("--provider csv needs --intensity-csv FILE (the provider's series)")
+    live = args.provider in ("electricitymaps", "watttime")
+    return plan_from_provider(
+        args.provider,
         _names(args.regions) or [],
         args.duration_hours,
         args.max_delay_hours,
         constraints=constraints,
         baseline_region=args.baseline_region,
-        forecast=args.forecast,
-        now=args.now,
-        data_source=_source(args.intensity_csv),
+        now=_utc(args.now) if args.now else None,
+        csv_uri=args.intensity_csv or "",
+        history_csv=args.history_csv or "",
+        min_gain_pct=args.min_gain_pct,
+        provider=get_provider(args.provider, api_key_secret=args.api_key_secret) if live else None,
     )
-    print(plan.to_json() if args.json else "\n".join(plan_lines(plan)))
-    return 0
+
+
+def _utc(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--now {text!r} is not ISO 8601") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"--now {text!r} needs a UTC offset, e.g. 2030-01-31T02:00Z")
+    return moment
 
 
 def plan_lines(plan: Plan) -> list[str]:
@@ -154,7 +196,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         subparsers: The object returned by ``ArgumentParser.add_subparsers``.
     """
     plan = subparsers.add_parser("plan", help="choose where and when to run a job")
-    _common(plan)
+    _common(plan, csv_required=False)
+    plan.add_argument(
+        "--provider",
+        choices=PLAN_PROVIDERS,
+        help="plan from this provider's forecast (ours where it has none, annual figures last)",
+    )
+    plan.add_argument(
+        "--history-csv",
+        metavar="FILE",
+        help="intensity history (long CSV) for our forecast where a live provider has none",
+    )
+    plan.add_argument(
+        "--api-key-secret",
+        default="",
+        help="Secret Manager version of the live provider's key (default: the environment)",
+    )
+    plan.add_argument(
+        "--min-gain-pct",
+        type=float,
+        help="wait only for a gain of at least this many percent (default: the forecast's "
+        "back-tested error)",
+    )
     plan.add_argument("--regions", required=True, help="candidates, comma-separated")
     plan.add_argument("--residency", help="residency group the region must be in (eu, us, ...)")
     plan.add_argument("--accelerator-type", help="Vertex AcceleratorType the region must offer")

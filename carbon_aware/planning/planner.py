@@ -29,11 +29,14 @@ from carbon_aware.planning.constraints import (
     static_exclusions,
 )
 from carbon_aware.planning.forecast import DECIMALS, day_ahead_forecast, steps_per_day
+from carbon_aware.planning.ridge import ridge_forecast
 from carbon_aware.regions import load_catalogue
 from carbon_aware.timeseries import sliding_sums, step_hours
 
 PLAN_SCHEMA_VERSION = 1
-FORECASTS = ("oracle", "day-ahead")
+WAIT_NOTE = "wait: "
+"""Prefix of the note that says why a plan waits or starts now."""
+FORECASTS = ("oracle", "day-ahead", "ridge")
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ class Plan:
         forecast_mae: Day-ahead only: each method's trailing MAE per region.
         ranking: Best option per remaining region, best first.
         exclusions: Every candidate left out, with the reason.
+        notes: What was cut or assumed; the last one, ``WAIT_NOTE`` + why, says why the plan
+            waits or starts now.
     """
 
     region: str
@@ -218,7 +223,7 @@ def _planning_values(
                 f"max delay cut to {(values.shape[1] - shape.span) * step:g} h: the data end"
             )
         return start, values, dict.fromkeys(names, "given series"), {}, notes
-    if forecast != "day-ahead":
+    if forecast not in FORECASTS:
         raise ValueError(f"unknown forecast {forecast!r}; use one of {', '.join(FORECASTS)}")
     start = index[-1] + (index[1] - index[0]) if now is None else now
     history = frame.loc[frame.index < start, names]
@@ -227,7 +232,12 @@ def _planning_values(
     d = steps_per_day(step)
     rows, methods, maes = [], {}, {}
     for name in names:
-        result = day_ahead_forecast(history[name].to_numpy(dtype=float), shape.horizon, d)
+        past = history[name].to_numpy(dtype=float)
+        if forecast == "ridge":
+            rows.append(ridge_forecast(past, shape.horizon, d))
+            methods[name] = "ridge"
+            continue
+        result = day_ahead_forecast(past, shape.horizon, d)
         rows.append(result.values)
         methods[name], maes[name] = result.method, result.mae
     return start, np.array(rows), methods, maes, notes
@@ -244,6 +254,7 @@ def plan_job(
     forecast: str = "oracle",
     now: pd.Timestamp | str | None = None,
     data_source: str = "",
+    min_gain_pct: float | None = None,
 ) -> Plan:
     """Choose the region and start with the lowest expected mean intensity (plus price term).
 
@@ -255,10 +266,13 @@ def plan_job(
         constraints: What the plan must respect.
         baseline_region: Where the job would run without planning (default: first candidate).
         forecast: ``oracle`` uses the series from ``now`` as the forecast; ``day-ahead``
-            forecasts from the readings before ``now`` with :mod:`.forecast`.
+            forecasts from the readings before ``now`` with :mod:`.forecast`, ``ridge`` with
+            :mod:`.ridge`.
         now: Planning time (default: first step for oracle, the step after the data for
             day-ahead).
         data_source: Where the series came from, copied into the plan.
+        min_gain_pct: Start now (in the best region now) unless waiting gains at least this
+            many percent; None waits for any gain.
 
     Returns:
         The plan, with the full ranking and every exclusion.
@@ -268,6 +282,8 @@ def plan_job(
     """
     constraints = constraints or Constraints()
     constraints.validate()
+    if min_gain_pct is not None and not (math.isfinite(min_gain_pct) and min_gain_pct >= 0):
+        raise ValueError(f"min_gain_pct must be a percentage >= 0, got {min_gain_pct}")
     names = list(candidates)
     if not names or len(set(names)) != len(names):
         raise ValueError(f"give at least one candidate, without duplicates: {names}")
@@ -321,7 +337,27 @@ def plan_job(
         )
         for i, (score, offset, name, mean) in enumerate(options)
     )
+    now_options = sorted(
+        (float(np.round(means[series.index(o[2])][0] + o[0] - o[3], DECIMALS)), order[o[2]], o[2])
+        for o in options
+    )
+    now_name = now_options[0][2]
+    now_mean = float(means[series.index(now_name)][0])
     best = ranking[0]
+    wait_gain = 100 * (1 - best.mean_gco2e_per_kwh / now_mean) if now_mean > 0 else 0.0
+    reason = "now is the best start"
+    if best.delay_hours > 0 and min_gain_pct is not None and wait_gain < min_gain_pct:
+        reason = (
+            f"starts now in {now_name}: waiting {best.delay_hours:g} h for {best.region} would "
+            f"gain {wait_gain:.1f}%, less than min_gain_pct {min_gain_pct:g}%"
+        )
+        best = RankedOption(0, now_name, _iso(start), 0.0, now_mean, now_mean, None)
+    elif best.delay_hours > 0:
+        reason = (
+            f"waits {best.delay_hours:g} h: the best window is {wait_gain:.1f}% cleaner than "
+            f"starting now in {now_name}"
+            + ("" if min_gain_pct is None else f" (min_gain_pct {min_gain_pct:g}%)")
+        )
     run_now = float(means[series.index(baseline)][0])
     saving = 100 * (1 - best.mean_gco2e_per_kwh / run_now) if run_now > 0 else 0.0
     return Plan(
@@ -343,5 +379,5 @@ def plan_job(
         constraints=constraints.describe(),
         ranking=ranking,
         exclusions=tuple(exclusions),
-        notes=tuple(notes + more_notes),
+        notes=(*notes, *more_notes, WAIT_NOTE + reason),
     )

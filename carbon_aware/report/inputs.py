@@ -26,15 +26,24 @@ class ReportInputs:
 
 
 def fetch_intensity_series(
-    provider_name: str, regions: Sequence[str], api_key_secret: str, inputs: ReportInputs
+    provider_name: str,
+    regions: Sequence[str],
+    api_key_secret: str,
+    inputs: ReportInputs,
+    csv_uri: str = "",
 ) -> None:
-    """Adds the provider's recent history for ``regions`` (live providers only) to ``inputs``."""
+    """Adds the provider's recent history for ``regions`` to ``inputs`` (not for ``static``).
+
+    ``csv_uri`` is the csv provider's file, whose last 24 hours up to now are its history.
+    """
     if provider_name in NO_HISTORY_PROVIDERS:
         return
     from carbon_aware.intensity.registry import get_provider
 
     try:
-        provider = get_provider(provider_name, allow_fallback=True, api_key_secret=api_key_secret)
+        provider = get_provider(
+            provider_name, allow_fallback=True, api_key_secret=api_key_secret, csv_uri=csv_uri
+        )
         history = getattr(provider, "history", None)
         if history is None:
             inputs.notes.append(f"provider {provider_name} has no history series")

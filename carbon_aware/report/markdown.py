@@ -24,6 +24,7 @@ SAVINGS_HEADER = [
 INTENSITY_HEADING = "## Grid intensity during the run"
 SAVINGS_HEADING = "## The same energy in every region"
 HISTORY_HEADING = "## Project history (Carbon Footprint export)"
+PLAN_HEADING = "## Planned against actual"
 
 
 def _share(fraction: float | None) -> str:
@@ -172,6 +173,27 @@ def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]
     return [*lines, ""]
 
 
+def plan_lines(plan: dict[str, Any] | None) -> list[str]:
+    """The planned-against-actual section (nothing when the run had no plan)."""
+    if plan is None:
+        return []
+    late = plan["start_delay_vs_plan_hours"]
+    actual = plan["actual_gco2e_per_kwh"]
+    return [
+        PLAN_HEADING,
+        "",
+        "| | start (UTC) | gCO2e/kWh |",
+        "|---|---|---:|",
+        f"| planned | {plan['planned_start_utc']} | {fmt(plan['planned_gco2e_per_kwh'], 1)} |",
+        f"| actual | {plan['actual_start_utc'] or 'n/a'} | {fmt(actual, 1)} |",
+        "",
+        f"- Started {'n/a' if late is None else fmt(late, 2)} h after the planned start; "
+        f"intensity {pct(plan['intensity_vs_plan_pct'])}% against the plan's expectation",
+        f"- Actual intensity: {plan['actual_method']}",
+        "",
+    ]
+
+
 def render_markdown(
     footprint: Footprint,
     decision: RegionDecision,
@@ -245,6 +267,7 @@ def render_markdown(
         f"- Chosen region: {fmt(footprint.intensity_gco2e_per_kwh, 1)} gCO2e/kWh; baseline: "
         f"{fmt(footprint.baseline_intensity_gco2e_per_kwh, 1)} gCO2e/kWh",
         "",
+        *plan_lines(footprint.plan),
         "## Energy",
         "",
         "| component | kWh |",

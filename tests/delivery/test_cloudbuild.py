@@ -133,6 +133,16 @@ def test_compile_upload_and_submit_commands_run_offline(workspace, monkeypatch, 
     )
 
 
+def test_start_within_plans_the_submission(workspace, monkeypatch, capsys):
+    assert BUILD["substitutions"]["_START_WITHIN"] == ""  # default: submit at once
+    _, out = run_steps(monkeypatch, capsys, {"_SUBMIT": "true", "_START_WITHIN": "12"})
+    body = json.loads(out)["body"]
+    # The dev parameters use the static provider: annual figures cannot choose a time.
+    assert "/pipelineJobs" in json.loads(out)["url"]
+    assert body["labels"]["commit"] == "0123abc" and "planned-start" in body["labels"]
+    assert body["runtimeConfig"]["parameterValues"]["planned_start_utc"].endswith(":00:00Z")
+
+
 def test_submit_step_is_off_by_default(workspace, monkeypatch, capsys):
     assert BUILD["substitutions"]["_SUBMIT"] == "false"
     _, out = run_steps(monkeypatch, capsys)

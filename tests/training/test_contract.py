@@ -60,7 +60,7 @@ def test_worker_replica_count_is_a_whole_number_from_0(count):
 
 
 def test_quality_parameters_are_checked():
-    with pytest.raises(ContractError, match="quality_metric must be a key of metrics.json"):
+    with pytest.raises(ContractError, match=r"quality_metric must be a key of metrics\.json"):
         contract.validate_quality_metric("")
     with pytest.raises(ContractError, match="min_quality must be a number"):
         contract.validate_min_quality("0.9")

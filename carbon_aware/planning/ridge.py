@@ -1,0 +1,240 @@
+"""Our own forecast: a per-lead ridge model on the latest readings and daily/weekly profiles.
+
+A forecast issued at origin ``t`` sees readings ``x[:t]`` only. For each lead ``L`` (target
+``j = t + L - 1``) a separate linear model is fitted; its features are
+
+* the latest readings ``x[t-1], x[t-2], x[t-3]`` and the mean of the last 24 hours: what the next
+  hours resemble most;
+* the daily and weekly profiles at the target: ``x[j - c*d]`` (same time on the latest fully
+  observed day, ``c = ceil(L / d)``), the 7-day mean of that time of day, ``x[j - 7d]``;
+* the same profiles at the latest reading (``x[t-1-d]``, ``x[t-1-7d]``, their 7-day mean), so the
+  model can carry today's deviation from the usual day forward and let it fade with the lead.
+
+Series are divided by their mean before fitting so one ridge penalty (:data:`RIDGE_LAMBDA`,
+chosen on the first half of 2021 Electricity Maps data, never on the test years) suits every
+zone. :func:`ridge_forecast` fits on the whole history before the origin; :func:`ridge_backtest`
+re-fits every :data:`REFIT_DAYS` days on the targets seen so far, so every back-tested decision
+uses only readings before its arrival.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from carbon_aware.planning.forecast import MAX_HORIZON_DAYS
+
+RIDGE_LAMBDA = 1e-4
+"""Ridge penalty per sample on the mean-scaled series."""
+REFIT_DAYS = 7
+RIDGE_HISTORY_DAYS = 28
+"""History needed before the first forecast: 7 days of feature look-back plus samples."""
+FEATURES = 11
+
+
+def lookback(d: int) -> int:
+    """Return the first origin at which every feature is defined (``7d + 1``)."""
+    return 7 * d + 1
+
+
+def _mean_7d(x: np.ndarray, d: int) -> np.ndarray:
+    """``m[j]`` = mean of ``x[j], x[j-d], ..., x[j-6d]`` (0 where not defined, never read)."""
+    out = np.zeros(x.shape[0])
+    for k in range(7):
+        out[k * d :] += x[: x.shape[0] - k * d]
+    return out / 7
+
+
+def _design(x: np.ndarray, m7: np.ndarray, origins: np.ndarray, lead: int, d: int) -> np.ndarray:
+    """Return the features of lead ``lead`` at each origin, shape ``(T, FEATURES)``.
+
+    Every index read is below its origin, so values of ``x`` at or after an origin never matter.
+    """
+    t = origins
+    j = t + lead - 1
+    ref = j - d * ((lead + d - 1) // d)
+    csum = np.concatenate(([0.0], np.cumsum(x)))
+    return np.stack(
+        [
+            np.ones(t.shape[0]),
+            x[t - 1],
+            x[t - 2],
+            x[t - 3],
+            x[ref],
+            m7[ref],
+            x[j - 7 * d],
+            (csum[t] - csum[t - 24]) / 24,
+            x[t - 1 - d],
+            x[t - 1 - 7 * d],
+            m7[t - 1 - d],
+        ],
+        axis=1,
+    )
+
+
+def _check(horizon: int, d: int) -> None:
+    if horizon > MAX_HORIZON_DAYS * d:
+        raise ValueError(
+            f"our forecast reaches at most {MAX_HORIZON_DAYS} days; max delay plus duration "
+            f"needs {horizon} steps ({horizon / d:g} days)"
+        )
+
+
+def _solve(xtx: np.ndarray, xty: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Ridge weights from normal equations (batched over leading axes)."""
+    penalty = RIDGE_LAMBDA * np.maximum(count, 1)[..., None, None] * np.eye(FEATURES)
+    weights: np.ndarray = np.linalg.solve(xtx + penalty, xty[..., None])[..., 0]
+    return weights
+
+
+def _scaled(x: np.ndarray, scale: float | None, horizon: int) -> tuple[np.ndarray, float]:
+    s = float(np.mean(x)) if scale is None else scale
+    s = s if s > 0 else 1.0
+    return np.concatenate([x / s, np.zeros(horizon)]), s
+
+
+@dataclass(frozen=True)
+class RidgeModel:
+    """Per-lead weights fitted on one stretch of history.
+
+    Attributes:
+        weights: ``(horizon, FEATURES)`` weights on the scaled series.
+        scale: The series was divided by this before fitting.
+        d: Steps per day.
+    """
+
+    weights: np.ndarray
+    scale: float
+    d: int
+
+    def predict(self, x: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """Forecast from each origin with readings ``x[:origin]`` only.
+
+        Args:
+            x: Series, shape ``(N,)``; values at or after an origin are never read.
+            origins: Origins, each in ``[lookback(d), N]``.
+
+        Returns:
+            Array ``(T, horizon)`` of forecasts (gCO2e/kWh, clipped at 0).
+        """
+        horizon = self.weights.shape[0]
+        xp = np.concatenate([np.asarray(x, dtype=float) / self.scale, np.zeros(horizon)])
+        m7 = _mean_7d(xp, self.d)
+        out = np.stack(
+            [
+                _design(xp, m7, origins, lead, self.d) @ self.weights[lead - 1]
+                for lead in range(1, horizon + 1)
+            ],
+            axis=1,
+        )
+        return np.asarray(np.clip(out * self.scale, 0.0, None))
+
+
+def fit_ridge(history: np.ndarray, horizon: int, d: int, scale: float | None = None) -> RidgeModel:
+    """Fit one model per lead on every sample whose target is in ``history``.
+
+    Args:
+        history: Readings, shape ``(N,)``.
+        horizon: Leads to fit (at most ``MAX_HORIZON_DAYS`` days).
+        d: Steps per day.
+        scale: Divide the series by this before fitting (default: the history's mean).
+
+    Returns:
+        The fitted model.
+
+    Raises:
+        ValueError: Too little history or too long a horizon.
+    """
+    x = np.asarray(history, dtype=float)
+    n = x.shape[0]
+    _check(horizon, d)
+    if n < RIDGE_HISTORY_DAYS * d:
+        raise ValueError(
+            f"our forecast needs {RIDGE_HISTORY_DAYS} days of history before the planning time; "
+            f"got {n / d:g} days"
+        )
+    xp, s = _scaled(x, scale, horizon)
+    m7 = _mean_7d(xp, d)
+    weights = np.empty((horizon, FEATURES))
+    for lead in range(1, horizon + 1):
+        origins = np.arange(lookback(d), n - lead + 1)
+        features = _design(xp, m7, origins, lead, d)
+        target = xp[origins + lead - 1]
+        xtx, xty = features.T @ features, features.T @ target
+        weights[lead - 1] = _solve(xtx, xty, np.array(len(origins)))
+    return RidgeModel(weights, s, d)
+
+
+def ridge_forecast(
+    history: np.ndarray, horizon: int, d: int, scale: float | None = None
+) -> np.ndarray:
+    """Fit on ``history`` and forecast the ``horizon`` steps after it.
+
+    Args:
+        history: Readings up to the origin (the origin is ``len(history)``).
+        horizon: Steps to forecast (at most ``MAX_HORIZON_DAYS`` days).
+        d: Steps per day.
+        scale: Divide the series by this before fitting (default: the history's mean).
+
+    Returns:
+        The forecast, shape ``(horizon,)``.
+
+    Raises:
+        ValueError: Too little history or too long a horizon.
+    """
+    x = np.asarray(history, dtype=float)
+    values: np.ndarray = fit_ridge(x, horizon, d, scale).predict(x, np.array([x.shape[0]]))[0]
+    return values
+
+
+def ridge_backtest(x: np.ndarray, origins: np.ndarray, horizon: int, d: int) -> np.ndarray:
+    """Forecasts from every origin, re-fitted every ``REFIT_DAYS`` days on the targets seen.
+
+    The model used at origin ``t`` is fitted at the latest refit point ``r <= t`` on the samples
+    whose targets are before ``r``; refit points are ``origins[0] + k * REFIT_DAYS * d``. The
+    series is scaled by its mean before ``origins[0]``.
+
+    Args:
+        x: Series, shape ``(N,)``.
+        origins: Increasing forecast origins, the first at least ``RIDGE_HISTORY_DAYS`` days in.
+        horizon: Steps forecast from each origin.
+        d: Steps per day.
+
+    Returns:
+        Array ``(T, horizon)`` of forecasts.
+    """
+    _check(horizon, d)
+    first = int(origins[0])
+    if first < RIDGE_HISTORY_DAYS * d:
+        raise ValueError(f"the first origin needs {RIDGE_HISTORY_DAYS} days of history")
+    n = x.shape[0]
+    block = REFIT_DAYS * d
+    _, s = _scaled(x[:first], None, 0)
+    xp = np.concatenate([np.asarray(x, dtype=float) / s, np.zeros(horizon + block)])
+    m7 = _mean_7d(xp, d)
+    blocks = (int(origins[-1]) - first) // block + 1
+    # Rows by target time j: the sample with target j enters every fit at r > j.
+    rows = first + blocks * block
+    which = (origins - first) // block
+    out = np.empty((origins.shape[0], horizon))
+    for lead in range(1, horizon + 1):
+        j = np.arange(lookback(d) + lead - 1, rows)
+        features = _design(xp, m7, j - lead + 1, lead, d)
+        valid = (j < n).astype(float)
+        features_v = features * valid[:, None]
+        target = xp[j] * valid
+        head = first - j[0]
+        xtx0, xty0 = features_v[:head].T @ features_v[:head], features_v[:head].T @ target[:head]
+        tail = features_v[head:].reshape(blocks, block, FEATURES)
+        xtx = np.cumsum(np.einsum("bsk,bsl->bkl", tail, tail), axis=0)
+        xty = np.cumsum(np.einsum("bsk,bs->bk", tail, target[head:].reshape(blocks, block)), 0)
+        counts = np.cumsum(valid[head:].reshape(blocks, block).sum(axis=1)) + valid[:head].sum()
+        # Fit k uses targets before first + k*block: the head plus blocks 0..k-1.
+        xtx = np.concatenate([xtx0[None], xtx0 + xtx[:-1]])
+        xty = np.concatenate([xty0[None], xty0 + xty[:-1]])
+        counts = np.concatenate([[valid[:head].sum()], counts[:-1]])
+        weights = _solve(xtx, xty, counts)  # (blocks, FEATURES)
+        design = _design(xp, m7, origins, lead, d)
+        out[:, lead - 1] = np.einsum("tk,tk->t", design, weights[which])
+    return np.asarray(np.clip(out * s, 0.0, None))
