@@ -56,6 +56,20 @@ class SetupPlan:
         return f"{self.service_account_name}@{self.project}.iam.gserviceaccount.com"
 
 
+def validate_project(project: str) -> str:
+    """Checks a Google Cloud project id (6-30 characters: lowercase letters, digits, hyphens).
+
+    Raises:
+        ValueError: Naming the bad value and the allowed form.
+    """
+    if not _PROJECT.match(project):
+        raise ValueError(
+            f"--project {project!r} is not a Google Cloud project id: 6-30 lowercase letters, "
+            "digits or hyphens, starting with a letter and not ending with a hyphen"
+        )
+    return project
+
+
 def parse_region_list(text: str) -> list[str]:
     """Splits ``a,b,c`` and validates each region.
 
@@ -85,8 +99,7 @@ def make_plan(
     Raises:
         ValueError: A bad project id, region, bucket template, account or secret name, or days.
     """
-    if not _PROJECT.match(project):
-        raise ValueError(f"--project {project!r} is not a Google Cloud project id")
+    validate_project(project)
     names = parse_region_list(regions)
     validate_bucket_template(bucket_template)
     for region in names:
