@@ -84,6 +84,23 @@ def parse_region_list(text: str) -> list[str]:
     return validate_regions(parts)
 
 
+def validate_targets(project: str, regions: str, bucket_template: str) -> list[str]:
+    """Checks the project id, the ``a,b,c`` regions and each region's bucket name.
+
+    Returns:
+        The region names.
+
+    Raises:
+        ValueError: Naming the bad argument, its value and what is allowed.
+    """
+    validate_project(project)
+    names = parse_region_list(regions)
+    validate_bucket_template(bucket_template)
+    for region in names:
+        regional_bucket(bucket_template, region)  # checks each bucket name
+    return names
+
+
 def make_plan(
     project: str,
     regions: str,
@@ -99,11 +116,7 @@ def make_plan(
     Raises:
         ValueError: A bad project id, region, bucket template, account or secret name, or days.
     """
-    validate_project(project)
-    names = parse_region_list(regions)
-    validate_bucket_template(bucket_template)
-    for region in names:
-        regional_bucket(bucket_template, region)  # checks each bucket name
+    names = validate_targets(project, regions, bucket_template)
     if not _ACCOUNT.match(service_account_name):
         raise ValueError(
             f"--service-account-name {service_account_name!r}: 6-30 lowercase letters, digits, -"

@@ -13,43 +13,42 @@ import json
 import re
 import shlex
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 import requests
 from google.api_core import exceptions as google_exceptions
 
-from carbon_aware.delivery.deploy import parse_region_list, validate_project
+from carbon_aware.delivery.deploy import validate_targets
 from carbon_aware.vertex import (
-    NO_ACCELERATOR,
     AcceleratorSpec,
     normalise_accelerator,
     regional_bucket,
-    validate_bucket_template,
     validate_machine_type,
 )
 from trainer.energy import machine_shape
 
 VERTEX_SERVICE = "aiplatform.googleapis.com"
+_QUOTAS_API = "cloudquotas.googleapis.com"
 _SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 OBJECT_PERMISSIONS = ("storage.objects.create", "storage.objects.get", "storage.objects.list")
-# Predefined Cloud Storage roles and which of OBJECT_PERMISSIONS each grants (IAM roles reference
-# for Cloud Storage). Custom roles are not resolved: they count as granting nothing.
+# Which of OBJECT_PERMISSIONS each predefined Cloud Storage role grants (cloud.google.com/storage/
+# docs/access-control/iam-roles). Custom roles are not resolved: they count as granting nothing.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "roles/storage.admin": frozenset(OBJECT_PERMISSIONS),
-    "roles/storage.objectAdmin": frozenset(OBJECT_PERMISSIONS),
-    "roles/storage.objectUser": frozenset(OBJECT_PERMISSIONS),
-    "roles/storage.objectCreator": frozenset({"storage.objects.create"}),
-    "roles/storage.objectViewer": frozenset({"storage.objects.get", "storage.objects.list"}),
-    "roles/storage.legacyBucketOwner": frozenset(
-        {"storage.objects.create", "storage.objects.list"}
-    ),
-    "roles/storage.legacyBucketWriter": frozenset(
-        {"storage.objects.create", "storage.objects.list"}
-    ),
-    "roles/storage.legacyBucketReader": frozenset({"storage.objects.list"}),
-    "roles/storage.legacyObjectReader": frozenset({"storage.objects.get"}),
+    f"roles/storage.{role}": frozenset(f"storage.objects.{verb}" for verb in verbs.split())
+    for role, verbs in {
+        "admin": "create get list",
+        "objectAdmin": "create get list",
+        "objectUser": "create get list",
+        "objectCreator": "create",
+        "objectViewer": "get list",
+        "legacyBucketOwner": "create list",
+        "legacyBucketWriter": "create list",
+        "legacyBucketReader": "list",
+        "legacyObjectReader": "get",
+        "legacyObjectOwner": "get",
+    }.items()
 }
 _ACCOUNT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9-]+\.(iam\.)?gserviceaccount\.com$")
 _IMAGE = re.compile(r"^[a-z0-9.-]+(:\d+)?/\S+$")
@@ -57,9 +56,6 @@ _AR_IMAGE = re.compile(
     r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[^/]+)/(?P<repo>[^/]+)/"
     r"(?P<image>[^:@]+)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
-
-
-_NO_ACCELERATOR = AcceleratorSpec(NO_ACCELERATOR, 0)
 
 
 @dataclass(frozen=True)
@@ -89,10 +85,10 @@ class DoctorRequest:
     project: str
     regions: list[str]
     bucket_template: str
-    image: str = ""
-    machine_type: str = "n1-standard-4"
-    accelerator: AcceleratorSpec = _NO_ACCELERATOR
-    service_account: str = ""
+    image: str
+    machine_type: str
+    accelerator: AcceleratorSpec
+    service_account: str
 
 
 class GoogleApiError(Exception):
@@ -119,11 +115,7 @@ def make_request(
     Raises:
         ValueError: Naming the bad argument, its value and what is allowed.
     """
-    validate_project(project)
-    names = parse_region_list(regions)
-    validate_bucket_template(bucket_template)
-    for region in names:
-        regional_bucket(bucket_template, region)  # checks each bucket name
+    names = validate_targets(project, regions, bucket_template)
     if image and not _IMAGE.match(image):
         raise ValueError(f"--image {image!r} is not an image reference (HOST/PATH[:TAG|@DIGEST])")
     validate_machine_type(machine_type)
@@ -144,37 +136,35 @@ def _get_json(session: requests.Session, url: str, **params: str) -> dict[str, A
         response = session.get(url, params=params or None, timeout=30)
     except requests.RequestException as err:
         raise GoogleApiError(0, "UNREACHABLE", f"{url}: {err}") from err
-    if response.ok:
-        body: dict[str, Any] = response.json()
-        return body
     try:
-        error = response.json().get("error", {})
+        body: dict[str, Any] = response.json()
     except ValueError:
-        error = {}
-    raise GoogleApiError(
-        response.status_code, str(error.get("status", "")), str(error.get("message", ""))
-    )
+        body = {"error": {"message": f"not JSON: {response.text[:200]!r}"}}
+    if response.ok and "error" not in body:
+        return body
+    error = body.get("error", {})
+    raise GoogleApiError(response.status_code, error.get("status", ""), error.get("message", ""))
 
 
 def _cmd(*parts: str) -> str:
     return shlex.join(parts)
 
 
-def check_vertex_api(session: requests.Session, base: str, project: str) -> tuple[bool, str, str]:
-    """Service Usage ``services.get``: the answer's ``state`` is ENABLED, DISABLED or unspecified.
+def check_vertex_api(session: requests.Session, base: str, project: str) -> Row:
+    """The Vertex AI API is on, for the whole project (so the row's region is empty).
 
-    Returns:
-        (ok, problem, fix) for the whole project.
+    Service Usage ``services.get`` answers ``state``: ENABLED, DISABLED or STATE_UNSPECIFIED
+    (cloud.google.com/service-usage/docs/reference/rest/v1/services/get).
     """
     fix = _cmd("gcloud", "services", "enable", VERTEX_SERVICE, "--project", project)
     try:
         service = _get_json(session, f"{base}/v1/projects/{project}/services/{VERTEX_SERVICE}")
     except GoogleApiError as err:
-        return False, f"cannot read the Vertex AI API state: {err}", fix
+        return Row("", "vertex-api", False, f"cannot read the Vertex AI API state: {err}", fix)
     state = service.get("state", "STATE_UNSPECIFIED")
     if state != "ENABLED":
-        return False, f"{VERTEX_SERVICE} is {state} in {project}", fix
-    return True, "", ""
+        return Row("", "vertex-api", False, f"{VERTEX_SERVICE} is {state} in {project}", fix)
+    return Row("", "vertex-api", True)
 
 
 def check_bucket(client: Any, request: DoctorRequest, region: str) -> list[Row]:
@@ -186,107 +176,109 @@ def check_bucket(client: Any, request: DoctorRequest, region: str) -> list[Row]:
     )  # fmt: skip
     grant = _cmd(
         "gcloud", "storage", "buckets", "add-iam-policy-binding", f"gs://{name}",
-        f"--member=serviceAccount:{request.service_account or 'SA'}",
+        f"--member=serviceAccount:{request.service_account}" if request.service_account
+        else "--member=MEMBER",
         "--role=roles/storage.objectAdmin",
     )  # fmt: skip
     try:
         bucket = client.lookup_bucket(name)
-    except google_exceptions.GoogleAPICallError as err:
-        return [Row(region, "bucket", False, f"cannot read gs://{name}: {err.message}")]
+    except (google_exceptions.GoogleAPIError, requests.RequestException) as err:
+        return [Row(region, "bucket", False, f"cannot read gs://{name}: {err}")]
     if bucket is None:
         fix = f"{create} && {grant}" if request.service_account else create
         return [Row(region, "bucket", False, f"gs://{name} does not exist", fix)]
     location = str(bucket.location or "")
-    rows = [Row(region, "bucket", True)]
+    where = Row(region, "bucket", True)
     if location.lower() != region:
-        rows = [
-            Row(
-                region, "bucket", False,
-                f"gs://{name} is in {location}, not {region}: Vertex AI needs the job's output "
-                "bucket in the job's region",
-                "a bucket cannot move: change --bucket-template to a new name, then " + create,
-            )
-        ]  # fmt: skip
-    return [*rows, _check_access(bucket, name, region, request.service_account, grant)]
+        problem = (
+            f"gs://{name} is in {location}, not {region}: Vertex AI needs the job's output "
+            "bucket in the job's region"
+        )
+        fix = f"a bucket cannot move: name a new one in --bucket-template, then {create}"
+        where = Row(region, "bucket", False, problem, fix)
+    return [where, _check_access(bucket, name, region, request.service_account, grant)]
 
 
 def _check_access(bucket: Any, name: str, region: str, account: str, grant: str) -> Row:
     try:
-        if not account:
-            # testIamPermissions answers for the caller only, so it checks the credentials doctor
-            # runs with; it is the right check only when no service account is named.
-            held = set(bucket.test_iam_permissions(list(OBJECT_PERMISSIONS)))
-            who, note = (
-                "your credentials",
-                (
-                    "checked for your credentials: without --service-account the job runs as the "
-                    "Vertex AI Custom Code Service Agent"
-                ),
-            )
-        else:
-            # The service account's grants are read from the bucket's IAM policy (version 3 also
-            # returns conditional bindings, counted here as granted).
-            policy = bucket.get_iam_policy(requested_policy_version=3)
-            member = f"serviceAccount:{account}"
-            held = set()
-            for binding in policy.bindings:
+        if account:
+            # Buckets' testIamPermissions answers for the caller only (Cloud Storage JSON API,
+            # buckets/testIamPermissions), so another account's grants are read from the bucket's
+            # IAM policy; version 3 includes conditional bindings, counted here as granted.
+            member, note = f"serviceAccount:{account}", ""
+            held: set[str] = set()
+            for binding in bucket.get_iam_policy(requested_policy_version=3).bindings:
                 if member in binding.get("members", ()):
                     held |= ROLE_PERMISSIONS.get(binding["role"], frozenset())
-            who, note = member, ""
-    except google_exceptions.GoogleAPICallError as err:
-        return Row(region, "bucket-access", False, f"cannot read gs://{name}'s IAM: {err.message}")
+        else:
+            member = "your credentials"
+            note = "checked for you: without --service-account the job runs as the Vertex AI "
+            note += "Custom Code Service Agent"
+            held = set(bucket.test_iam_permissions(list(OBJECT_PERMISSIONS)))
+    except (google_exceptions.GoogleAPIError, requests.RequestException) as err:
+        return Row(region, "bucket-access", False, f"cannot read gs://{name}'s IAM: {err}")
     missing = [perm for perm in OBJECT_PERMISSIONS if perm not in held]
-    if missing:
-        scope = " (grants on the project and custom roles are not read)" if account else ""
-        problem = f"{who} lacks {', '.join(missing)} on gs://{name}{scope}"
-        return Row(region, "bucket-access", False, problem, grant)
-    return Row(region, "bucket-access", True, note)
+    if not missing:
+        return Row(region, "bucket-access", True, note)
+    unseen = " (grants on the project and custom roles are not read)" if account else ""
+    problem = f"{member} lacks {', '.join(missing)} on gs://{name}{unseen}"
+    return Row(region, "bucket-access", False, problem, grant)
 
 
-def check_image(session: requests.Session, base: str, image: str, region: str) -> Row:
-    """Artifact Registry holds the image (by tag or digest); a registry elsewhere is a note."""
-    if not image:
-        return Row(region, "image", True, "not checked: no --image given")
-    match = _AR_IMAGE.match(image)
+def check_image(session: requests.Session, base: str, request: DoctorRequest) -> list[Row]:
+    """Artifact Registry holds the image, by tag or digest; one row per region.
+
+    Read with ``packages.tags.get`` for a tag, ``dockerImages.get`` for a digest
+    (cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.*).
+    A registry in another location than the region is a note: the pull crosses regions.
+    """
+    image, match = request.image, _AR_IMAGE.match(request.image)
+    ok, notes, fix, location = True, [], "", ""
     if not match:
-        return Row(region, "image", True, "cannot be checked: not a LOCATION-docker.pkg.dev image")
-    loc, project, repo, path = match.group("location", "project", "repo", "image")
-    parent = f"{base}/v1/projects/{project}/locations/{loc}/repositories/{repo}"
-    if match.group("digest"):
-        # dockerImages.get: the name ends in IMAGE@sha256:DIGEST, slashes in IMAGE escaped.
-        url = f"{parent}/dockerImages/{quote(path, safe='')}@{match.group('digest')}"
+        notes.append("cannot be checked: not a LOCATION-docker.pkg.dev image" if image else
+                     "not checked: no --image given")  # fmt: skip
     else:
-        # packages.tags.get: the package is the image path, slashes escaped as %2F.
-        url = f"{parent}/packages/{quote(path, safe='')}/tags/{match.group('tag') or 'latest'}"
-    push = _cmd("docker", "push", image)
-    try:
-        _get_json(session, url)
-    except GoogleApiError as err:
-        if err.http_status == 404:
-            return Row(region, "image", False, f"{image} is not in the registry: {err}", push)
-        return Row(region, "image", False, f"cannot read {image}: {err}")
-    notes = []
-    if loc != region:
-        notes.append(f"registry in {loc}, job in {region}: cross-region pull")
-    return Row(region, "image", True, "; ".join(notes))
+        location, owner, repo, path, tag, digest = match.groups()
+        parent = f"{base}/v1/projects/{owner}/locations/{location}/repositories/{repo}"
+        # The image path is one resource-name segment, its slashes escaped as %2F.
+        name = f"dockerImages/{quote(path, safe='')}@{digest}" if digest else (
+            f"packages/{quote(path, safe='')}/tags/{tag or 'latest'}")  # fmt: skip
+        try:
+            _get_json(session, f"{parent}/{name}")
+        except GoogleApiError as err:
+            ok = False
+            if err.http_status == 404:
+                notes.append(f"{image} is not in the registry: {err}")
+                fix = _cmd("docker", "push", image)
+            else:
+                notes.append(f"cannot read {image}: {err}")
+        if not (tag or digest):
+            notes.append("no tag: Vertex AI pulls :latest, which moves")
+        if owner != request.project:
+            notes.append(f"in project {owner}: grant the Vertex AI Service Agent of "
+                         f"{request.project} roles/artifactregistry.reader there")  # fmt: skip
+    rows = []
+    for region in request.regions:
+        pull = ok and location not in ("", region)
+        note = [f"registry in {location}, job in {region}: cross-region pull"] if pull else []
+        rows.append(Row(region, "image", ok, "; ".join(notes + note), fix))
+    return rows
 
 
 def quota_needs(request: DoctorRequest) -> list[tuple[str, str, int]]:
     """The (check, quota metric, amount) one job needs in a region.
 
-    Metric names are those Vertex AI reports when a job exceeds them, e.g.
-    ``aiplatform.googleapis.com/custom_model_training_cpus`` (N1 and E2 machines),
-    ``…/custom_model_training_c2_cpus`` and ``…/custom_model_training_nvidia_t4_gpus``.
+    Metric names are those Vertex AI reports when a job exceeds them (for example in
+    GoogleCloudPlatform/vertex-ai-samples#700 and training-data-analyst#2457):
+    ``aiplatform.googleapis.com/custom_model_training_cpus`` for N1 and E2 machines,
+    ``…_c2_cpus`` for C2 and so on, and ``…/custom_model_training_nvidia_t4_gpus`` per GPU model.
     """
     family = request.machine_type.split("-")[0]
-    cpus = (
-        "custom_model_training_cpus"
-        if family in ("n1", "e2")
-        else f"custom_model_training_{family}_cpus"
-    )
-    needs = [("quota-cpus", f"{VERTEX_SERVICE}/{cpus}", machine_shape(request.machine_type).vcpus)]
+    cpus = "cpus" if family in ("n1", "e2") else f"{family}_cpus"
+    vcpus = machine_shape(request.machine_type).vcpus
+    needs = [("quota-cpus", f"{VERTEX_SERVICE}/custom_model_training_{cpus}", vcpus)]
     kind, count = request.accelerator.accelerator_type, request.accelerator.accelerator_count
-    if count:
+    if count and kind.startswith("NVIDIA_"):
         card = kind.lower().replace("nvidia_tesla_", "nvidia_")
         needs.append(
             ("quota-accelerators", f"{VERTEX_SERVICE}/custom_model_training_{card}_gpus", count)
@@ -295,7 +287,11 @@ def quota_needs(request: DoctorRequest) -> list[tuple[str, str, int]]:
 
 
 def list_quota_infos(session: requests.Session, base: str, project: str) -> list[dict[str, Any]]:
-    """Cloud Quotas ``quotaInfos.list`` for Vertex AI, every page (``nextPageToken``)."""
+    """Every page of Cloud Quotas' ``quotaInfos.list`` for Vertex AI.
+
+    cloud.google.com/docs/quotas/reference/rest/v1/projects.locations.services.quotaInfos/list;
+    quota ids are read from the answer, not assumed.
+    """
     url = f"{base}/v1/projects/{project}/locations/global/services/{VERTEX_SERVICE}/quotaInfos"
     infos: list[dict[str, Any]] = []
     token = ""
@@ -310,8 +306,8 @@ def list_quota_infos(session: requests.Session, base: str, project: str) -> list
 def quota_value(info: dict[str, Any], region: str) -> int | None:
     """The quota in effect in ``region``, or None when the quota has no value there.
 
-    That is the region's own ``dimensionsInfos`` entry, else the entry without a region dimension,
-    which applies to every region not listed.
+    QuotaInfo's ``dimensionsInfos`` go from specific to general: the region's own entry wins, else
+    the entry without a region dimension applies to every region not listed.
     """
     entries = info.get("dimensionsInfos", [])
     exact = [e for e in entries if e.get("dimensions", {}).get("region") == region]
@@ -325,28 +321,25 @@ def quota_value(info: dict[str, Any], region: str) -> int | None:
 def check_quota(
     infos: list[dict[str, Any]] | GoogleApiError, request: DoctorRequest, region: str
 ) -> list[Row]:
-    """Each quota the job needs is at least what one job takes (not a measure of free capacity)."""
+    """Each quota the job needs is at least what one job takes (the limit, not what is free)."""
     console = f"https://console.cloud.google.com/iam-admin/quotas?project={request.project}"
     rows = []
+    if request.accelerator.accelerator_type.startswith("TPU"):
+        rows.append(
+            Row(region, "quota-accelerators", True, "TPU quota not checked: see " + console)
+        )
     for check, metric, need in quota_needs(request):
         if isinstance(infos, GoogleApiError):
-            fix = _cmd(
-                "gcloud",
-                "services",
-                "enable",
-                "cloudquotas.googleapis.com",
-                "--project",
-                request.project,
-            )
+            fix = _cmd("gcloud", "services", "enable", _QUOTAS_API, "--project", request.project)
             rows.append(Row(region, check, False, f"cannot list Vertex AI quotas: {infos}", fix))
             continue
         info = next((i for i in infos if i.get("metric") == metric), None)
         value = None if info is None else quota_value(info, region)
         if info is None or value is None:
-            rows.append(
-                Row(region, check, False, f"no Vertex AI quota {metric} for {region}", console)
-            )
+            rows.append(Row(region, check, False, f"no quota {metric} in {region}", console))
         elif 0 <= value < need:
+            # gcloud quotas preferences create (cloud.google.com/sdk/gcloud/reference/quotas/
+            # preferences/create) asks for the new value.
             fix = _cmd(
                 "gcloud", "quotas", "preferences", "create", f"--service={VERTEX_SERVICE}",
                 f"--project={request.project}", f"--quota-id={info.get('quotaId', '')}",
@@ -354,7 +347,7 @@ def check_quota(
             )  # fmt: skip
             problem = f"{info.get('quotaId', metric)} is {value} in {region}, the job needs {need}"
             rows.append(Row(region, check, False, problem, fix))
-        else:  # a negative value is unlimited, as in QuotaPreference's preferredValue
+        else:  # a negative value is unlimited, as -1 is in QuotaPreference's preferredValue
             rows.append(Row(region, check, True))
     return rows
 
@@ -367,20 +360,17 @@ def run_checks(
 ) -> list[Row]:
     """Runs every check for every region; project-wide answers are fetched once."""
     endpoints = endpoints or Endpoints()
-    api_ok, api_problem, api_fix = check_vertex_api(
-        session, endpoints.service_usage, request.project
-    )
+    api = check_vertex_api(session, endpoints.service_usage, request.project)
+    images = check_image(session, endpoints.artifact_registry, request)
     infos: list[dict[str, Any]] | GoogleApiError
     try:
         infos = list_quota_infos(session, endpoints.cloud_quotas, request.project)
     except GoogleApiError as err:
         infos = err
     rows: list[Row] = []
-    for region in request.regions:
+    for region, image in zip(request.regions, images, strict=True):
         rows += check_bucket(storage_client, request, region)
-        rows.append(check_image(session, endpoints.artifact_registry, request.image, region))
-        rows.append(Row(region, "vertex-api", api_ok, api_problem, api_fix))
-        rows += check_quota(infos, request, region)
+        rows += [image, replace(api, region=region), *check_quota(infos, request, region)]
     return rows
 
 
