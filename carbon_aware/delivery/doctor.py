@@ -65,6 +65,7 @@ class Endpoints:
     service_usage: str = "https://serviceusage.googleapis.com"
     artifact_registry: str = "https://artifactregistry.googleapis.com"
     cloud_quotas: str = "https://cloudquotas.googleapis.com"
+    resource_manager: str = "https://cloudresourcemanager.googleapis.com"
 
 
 @dataclass(frozen=True)
@@ -131,18 +132,24 @@ def make_request(
     )
 
 
-def _get_json(session: requests.Session, url: str, **params: str) -> dict[str, Any]:
+def _get_json(
+    session: requests.Session, url: str, *, params: Any = None, body: Any = None
+) -> dict[str, Any]:
+    """GETs ``url`` (POSTs ``body`` when given); a non-2xx answer raises GoogleApiError."""
     try:
-        response = session.get(url, params=params or None, timeout=30)
+        if body is None:
+            response = session.get(url, params=params, timeout=30)
+        else:
+            response = session.post(url, json=body, timeout=30)
     except requests.RequestException as err:
         raise GoogleApiError(0, "UNREACHABLE", f"{url}: {err}") from err
     try:
-        body: dict[str, Any] = response.json()
+        answer: dict[str, Any] = response.json()
     except ValueError:
-        body = {"error": {"message": f"not JSON: {response.text[:200]!r}"}}
-    if response.ok and "error" not in body:
-        return body
-    error = body.get("error", {})
+        answer = {"error": {"message": f"not JSON: {response.text[:200]!r}"}}
+    if response.ok and "error" not in answer:
+        return answer
+    error = answer.get("error", {})
     raise GoogleApiError(response.status_code, error.get("status", ""), error.get("message", ""))
 
 
@@ -167,26 +174,21 @@ def check_vertex_api(session: requests.Session, base: str, project: str) -> Row:
     return Row("", "vertex-api", True)
 
 
-def check_bucket(client: Any, request: DoctorRequest, region: str) -> list[Row]:
+def check_bucket(
+    client: Any, request: DoctorRequest, region: str, on_project: tuple[set[str], str]
+) -> list[Row]:
     """The region's bucket exists, is in the region, and the run's account may write to it."""
     name = regional_bucket(request.bucket_template, region).removeprefix("gs://").split("/")[0]
     create = _cmd(
         "gcloud", "storage", "buckets", "create", f"gs://{name}", f"--location={region}",
         "--uniform-bucket-level-access", f"--project={request.project}",
     )  # fmt: skip
-    grant = _cmd(
-        "gcloud", "storage", "buckets", "add-iam-policy-binding", f"gs://{name}",
-        f"--member=serviceAccount:{request.service_account}" if request.service_account
-        else "--member=MEMBER",
-        "--role=roles/storage.objectAdmin",
-    )  # fmt: skip
     try:
         bucket = client.lookup_bucket(name)
     except (google_exceptions.GoogleAPIError, requests.RequestException) as err:
         return [Row(region, "bucket", False, f"cannot read gs://{name}: {err}")]
     if bucket is None:
-        fix = f"{create} && {grant}" if request.service_account else create
-        return [Row(region, "bucket", False, f"gs://{name} does not exist", fix)]
+        return [Row(region, "bucket", False, f"gs://{name} does not exist", create)]
     location = str(bucket.location or "")
     where = Row(region, "bucket", True)
     if location.lower() != region:
@@ -196,20 +198,54 @@ def check_bucket(client: Any, request: DoctorRequest, region: str) -> list[Row]:
         )
         fix = f"a bucket cannot move: name a new one in --bucket-template, then {create}"
         where = Row(region, "bucket", False, problem, fix)
-    return [where, _check_access(bucket, name, region, request.service_account, grant)]
+    return [where, _check_access(bucket, name, region, request, on_project)]
 
 
-def _check_access(bucket: Any, name: str, region: str, account: str, grant: str) -> Row:
+def granted(bindings: Iterable[Any], member: str) -> set[str]:
+    """Which of OBJECT_PERMISSIONS ``member`` holds through IAM policy bindings.
+
+    Conditional bindings (policy version 3) count as granted.
+    """
+    held: set[str] = set()
+    for binding in bindings:
+        if member in binding.get("members", ()):
+            held |= ROLE_PERMISSIONS.get(binding.get("role", ""), frozenset())
+    return held
+
+
+def project_grants(
+    session: requests.Session, base: str, request: DoctorRequest
+) -> tuple[set[str], str]:
+    """What the run's service account holds of OBJECT_PERMISSIONS through roles on the project.
+
+    Resource Manager ``projects.getIamPolicy``
+    (cloud.google.com/resource-manager/reference/rest/v1/projects/getIamPolicy).
+
+    Returns:
+        The permissions, and why they could not be read ("" when they could).
+    """
+    if not request.service_account:
+        return set(), ""
+    url = f"{base}/v1/projects/{request.project}:getIamPolicy"
+    try:
+        policy = _get_json(session, url, body={"options": {"requestedPolicyVersion": 3}})
+    except GoogleApiError as err:
+        return set(), f"; the project's roles could not be read: {err}"
+    return granted(policy.get("bindings", []), f"serviceAccount:{request.service_account}"), ""
+
+
+def _check_access(
+    bucket: Any, name: str, region: str, request: DoctorRequest, on_project: tuple[set[str], str]
+) -> Row:
+    account = request.service_account
     try:
         if account:
             # Buckets' testIamPermissions answers for the caller only (Cloud Storage JSON API,
-            # buckets/testIamPermissions), so another account's grants are read from the bucket's
-            # IAM policy; version 3 includes conditional bindings, counted here as granted.
+            # buckets/testIamPermissions), so the account's roles are read from the IAM policies
+            # of the bucket and of the project.
             member, note = f"serviceAccount:{account}", ""
-            held: set[str] = set()
-            for binding in bucket.get_iam_policy(requested_policy_version=3).bindings:
-                if member in binding.get("members", ()):
-                    held |= ROLE_PERMISSIONS.get(binding["role"], frozenset())
+            policy = bucket.get_iam_policy(requested_policy_version=3)
+            held = granted(policy.bindings, member) | on_project[0]
         else:
             member = "your credentials"
             note = "checked for you: without --service-account the job runs as the Vertex AI "
@@ -220,9 +256,14 @@ def _check_access(bucket: Any, name: str, region: str, account: str, grant: str)
     missing = [perm for perm in OBJECT_PERMISSIONS if perm not in held]
     if not missing:
         return Row(region, "bucket-access", True, note)
-    unseen = " (grants on the project and custom roles are not read)" if account else ""
+    unseen = f" (custom roles are not resolved{on_project[1]})" if account else ""
     problem = f"{member} lacks {', '.join(missing)} on gs://{name}{unseen}"
-    return Row(region, "bucket-access", False, problem, grant)
+    fix = _cmd(
+        "gcloud", "storage", "buckets", "add-iam-policy-binding", f"gs://{name}",
+        f"--member=serviceAccount:{account}" if account else "--member=MEMBER",
+        "--role=roles/storage.objectAdmin",
+    )  # fmt: skip
+    return Row(region, "bucket-access", False, problem, fix)
 
 
 def check_image(session: requests.Session, base: str, request: DoctorRequest) -> list[Row]:
@@ -296,7 +337,7 @@ def list_quota_infos(session: requests.Session, base: str, project: str) -> list
     infos: list[dict[str, Any]] = []
     token = ""
     while True:
-        page = _get_json(session, url, **({"pageToken": token} if token else {}))
+        page = _get_json(session, url, params={"pageToken": token} if token else None)
         infos.extend(page.get("quotaInfos", []))
         token = page.get("nextPageToken", "")
         if not token:
@@ -362,6 +403,7 @@ def run_checks(
     endpoints = endpoints or Endpoints()
     api = check_vertex_api(session, endpoints.service_usage, request.project)
     images = check_image(session, endpoints.artifact_registry, request)
+    on_project = project_grants(session, endpoints.resource_manager, request)
     infos: list[dict[str, Any]] | GoogleApiError
     try:
         infos = list_quota_infos(session, endpoints.cloud_quotas, request.project)
@@ -369,7 +411,7 @@ def run_checks(
         infos = err
     rows: list[Row] = []
     for region, image in zip(request.regions, images, strict=True):
-        rows += check_bucket(storage_client, request, region)
+        rows += check_bucket(storage_client, request, region, on_project)
         rows += [image, replace(api, region=region), *check_quota(infos, request, region)]
     return rows
 

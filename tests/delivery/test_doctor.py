@@ -1,7 +1,8 @@
 """``carbon-aware doctor`` against stand-ins of the Google APIs it reads.
 
 Cloud Storage is a real emulator (gcp-storage-emulator) reached through google-cloud-storage; the
-Service Usage, Artifact Registry and Cloud Quotas REST APIs are small HTTP servers on 127.0.0.1
+Service Usage, Artifact Registry, Cloud Quotas and Resource Manager REST APIs are one small HTTP
+server on 127.0.0.1
 answering with the documented JSON shapes (and Google's ``{"error": {...}}`` bodies). The only
 thing mocked is sign-in: AnonymousCredentials are injected, since there is no local stand-in for
 Google's token service.
@@ -31,6 +32,7 @@ SA = f"carbon-pipelines@{PROJECT}.iam.gserviceaccount.com"
 TEMPLATE = f"gs://{PROJECT}-carbon-{{region}}"
 IMAGE = f"europe-west4-docker.pkg.dev/{PROJECT}/carbon-aware/team/trainer:abc123"
 SERVICE = f"/v1/projects/{PROJECT}/services/aiplatform.googleapis.com"
+POLICY = f"/v1/projects/{PROJECT}:getIamPolicy"
 QUOTAS = f"/v1/projects/{PROJECT}/locations/global/services/aiplatform.googleapis.com/quotaInfos"
 TAG = (
     f"/v1/projects/{PROJECT}/locations/europe-west4/repositories/carbon-aware"
@@ -69,17 +71,19 @@ def per_region(value: int, region: str | None = None) -> dict[str, Any]:
 
 
 class GoogleStandIn:
-    """One loopback server for the three REST APIs; records each request's path and query."""
+    """One loopback server for the REST APIs; records each request's path and query (or body)."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
-        self.seen: list[tuple[str, dict[str, str]]] = []
+        self.seen: list[tuple[str, dict[str, Any]]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
-                query = dict(parse_qsl(parts.query))
+                query: dict[str, Any] = dict(parse_qsl(parts.query))
+                if self.command == "POST":
+                    query = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.seen.append((parts.path, query))
                 route = outer.routes.get(parts.path)
                 status, body = (
@@ -91,6 +95,8 @@ class GoogleStandIn:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            do_POST = do_GET
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -144,19 +150,28 @@ def make_bucket(client: storage.Client, region: str, location: str, member: str 
         bucket.set_iam_policy(policy)
 
 
+def loopback(google: GoogleStandIn) -> Endpoints:
+    return Endpoints(google.url, google.url, google.url, google.url)
+
+
+def policy(role: str, member: str) -> dict[str, Any]:
+    """A project IAM policy as Resource Manager v1 returns it."""
+    return {"version": 1, "etag": "BwXyz", "bindings": [{"role": role, "members": [member]}]}
+
+
 def doctor(google: GoogleStandIn, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple:
     argv = ["doctor", "--project", PROJECT, "--bucket-template", TEMPLATE, "--json", *flags]
     args = build_parser().parse_args(argv)
-    endpoints = Endpoints(google.url, google.url, google.url)
-    code = run_doctor(args, credentials=AnonymousCredentials(), endpoints=endpoints)
+    code = run_doctor(args, credentials=AnonymousCredentials(), endpoints=loopback(google))
     report = json.loads(capsys.readouterr().out)
     rows = {(row["region"], row["check"]): row for row in report["checks"]}
     return code, report, rows
 
 
 def test_a_ready_project_passes_every_check(google, gcs, capsys):
-    for region in ("europe-west4", "europe-west1"):
-        make_bucket(gcs, region, region.upper(), f"serviceAccount:{SA}")
+    make_bucket(gcs, "europe-west4", "EUROPE-WEST4", f"serviceAccount:{SA}")
+    make_bucket(gcs, "europe-west1", "EUROPE-WEST1")  # granted on the project instead
+    google.answer(POLICY, 200, policy("roles/storage.objectAdmin", f"serviceAccount:{SA}"))
     google.answer(SERVICE, 200, {"name": "projects/123/services/aiplatform.googleapis.com",
                                  "state": "ENABLED", "parent": "projects/123"})  # fmt: skip
     google.answer(TAG, 200, {"name": TAG[4:], "version": "sha256:" + "a" * 64})
@@ -178,10 +193,12 @@ def test_a_ready_project_passes_every_check(google, gcs, capsys):
     assert "cross-region pull" in rows["europe-west1", "image"]["problem"]
     assert [query for path, query in google.seen if path == QUOTAS] == [{}, {"pageToken": "p2"}]
     assert (TAG, {}) in google.seen  # the nested image path travels escaped as one segment
+    assert (POLICY, {"options": {"requestedPolicyVersion": 3}}) in google.seen
 
 
 def test_each_problem_is_named_with_the_command_that_fixes_it(google, gcs, capsys):
     make_bucket(gcs, "europe-west4", "EUROPE-WEST4")  # no grant for the service account
+    google.answer(POLICY, 200, policy("roles/storage.objectViewer", f"serviceAccount:{SA}"))
     make_bucket(gcs, "us-east4", "US")  # a multi-region bucket
     google.answer(SERVICE, 200, {"name": "projects/123/services/aiplatform.googleapis.com",
                                  "state": "DISABLED"})  # fmt: skip
@@ -200,7 +217,10 @@ def test_each_problem_is_named_with_the_command_that_fixes_it(google, gcs, capsy
 
     assert code == 1 and report["ok"] is False
     access = rows["europe-west4", "bucket-access"]
-    assert not access["ok"] and "storage.objects.create" in access["problem"]
+    assert access["problem"] == (  # the project's objectViewer gives get and list, not create
+        f"serviceAccount:{SA} lacks storage.objects.create on gs://{PROJECT}-carbon-europe-west4 "
+        "(custom roles are not resolved)"
+    )
     assert access["fix"] == (
         f"gcloud storage buckets add-iam-policy-binding gs://{PROJECT}-carbon-europe-west4 "
         f"--member=serviceAccount:{SA} --role=roles/storage.objectAdmin"
@@ -258,6 +278,38 @@ def test_google_errors_are_reported_per_check_not_raised(google, gcs, capsys):
     # No --service-account: testIamPermissions answers for the caller, and the row says so.
     access = rows["europe-west4", "bucket-access"]
     assert access["ok"] and "Custom Code Service Agent" in access["problem"]
+    assert POLICY not in [path for path, _ in google.seen]
+
+
+def test_what_cannot_be_read_or_checked_is_said(google, gcs, capsys):
+    make_bucket(gcs, "europe-west4", "EUROPE-WEST4")
+    google.answer(POLICY, *google_error(403, "PERMISSION_DENIED", "getIamPolicy denied."))
+    google.answer(SERVICE, 200, {"state": "ENABLED"})
+    google.answer(QUOTAS, 200, {"quotaInfos": [quota_info("Cpus", CPUS, per_region(8))]})
+    latest = "/v1/projects/other-proj/locations/europe/repositories/base/packages/img/tags/latest"
+    google.answer(latest, 200, {"name": latest[4:], "version": "…"})
+
+    code, _, rows = doctor(
+        google, capsys, "--regions", "europe-west4", "--service-account", SA,
+        "--image", "europe-docker.pkg.dev/other-proj/base/img",
+        "--accelerator-type", "TPU_V2", "--accelerator-count", "8",
+    )  # fmt: skip
+
+    assert code == 1
+    assert rows["europe-west4", "bucket-access"]["problem"].endswith(
+        "(custom roles are not resolved; the project's roles could not be read: "
+        "HTTP 403 PERMISSION_DENIED: getIamPolicy denied.)"
+    )
+    image = rows["europe-west4", "image"]
+    assert image["ok"] and image["problem"].split("; ") == [
+        "no tag: Vertex AI pulls :latest, which moves",
+        f"in project other-proj: grant the Vertex AI Service Agent of {PROJECT} "
+        "roles/artifactregistry.reader there",
+        "registry in europe, job in europe-west4: cross-region pull",
+    ]
+    tpu = rows["europe-west4", "quota-accelerators"]
+    assert tpu["ok"] and tpu["problem"].startswith("TPU quota not checked")
+    assert rows["europe-west4", "quota-cpus"]["ok"]
 
 
 def test_text_output_one_line_per_region_then_checks(google, gcs, capsys):
@@ -268,8 +320,7 @@ def test_text_output_one_line_per_region_then_checks(google, gcs, capsys):
         "doctor", "--project", PROJECT, "--regions", "europe-west4", "--bucket-template",
         TEMPLATE, "--image", "gcr.io/my-proj-1/trainer:abc", "--service-account", SA,
     ])  # fmt: skip
-    endpoints = Endpoints(google.url, google.url, google.url)
-    code = run_doctor(args, credentials=AnonymousCredentials(), endpoints=endpoints)
+    code = run_doctor(args, credentials=AnonymousCredentials(), endpoints=loopback(google))
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
     assert lines[0] == "europe-west4: 1 of 5 checks fail"
