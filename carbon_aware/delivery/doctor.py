@@ -188,7 +188,9 @@ def check_bucket(
     except (google_exceptions.GoogleAPIError, requests.RequestException) as err:
         return [Row(region, "bucket", False, f"cannot read gs://{name}: {err}")]
     if bucket is None:
-        return [Row(region, "bucket", False, f"gs://{name} does not exist", create)]
+        account = request.service_account
+        fix = f"{create} && {_grant(name, account)}" if account else create
+        return [Row(region, "bucket", False, f"gs://{name} does not exist", fix)]
     location = str(bucket.location or "")
     where = Row(region, "bucket", True)
     if location.lower() != region:
@@ -258,12 +260,15 @@ def _check_access(
         return Row(region, "bucket-access", True, note)
     unseen = f" (custom roles are not resolved{on_project[1]})" if account else ""
     problem = f"{member} lacks {', '.join(missing)} on gs://{name}{unseen}"
-    fix = _cmd(
+    return Row(region, "bucket-access", False, problem, _grant(name, account))
+
+
+def _grant(name: str, account: str) -> str:
+    member = f"serviceAccount:{account}" if account else "MEMBER"
+    return _cmd(
         "gcloud", "storage", "buckets", "add-iam-policy-binding", f"gs://{name}",
-        f"--member=serviceAccount:{account}" if account else "--member=MEMBER",
-        "--role=roles/storage.objectAdmin",
+        f"--member={member}", "--role=roles/storage.objectAdmin",
     )  # fmt: skip
-    return Row(region, "bucket-access", False, problem, fix)
 
 
 def check_image(session: requests.Session, base: str, request: DoctorRequest) -> list[Row]:

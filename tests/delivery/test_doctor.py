@@ -227,9 +227,11 @@ def test_each_problem_is_named_with_the_command_that_fixes_it(google, gcs, capsy
     )
     missing = rows["europe-west1", "bucket"]
     assert missing["problem"] == f"gs://{PROJECT}-carbon-europe-west1 does not exist"
-    assert missing["fix"].startswith(
+    assert missing["fix"] == (
         f"gcloud storage buckets create gs://{PROJECT}-carbon-europe-west1 "
-        "--location=europe-west1 --uniform-bucket-level-access"
+        f"--location=europe-west1 --uniform-bucket-level-access --project={PROJECT} && "
+        f"gcloud storage buckets add-iam-policy-binding gs://{PROJECT}-carbon-europe-west1 "
+        f"--member=serviceAccount:{SA} --role=roles/storage.objectAdmin"
     )
     assert "is in US, not us-east4" in rows["us-east4", "bucket"]["problem"]
     assert rows["europe-west4", "vertex-api"]["fix"] == (
