@@ -1,4 +1,4 @@
-"""The ``submit``, ``upload`` and ``setup`` subcommands of ``carbon-aware``.
+"""The ``submit``, ``upload``, ``setup`` and ``doctor`` subcommands of ``carbon-aware``.
 
 ``carbon_aware.cli.build_parser`` adds them with ``register(sub)``. Handlers return an exit code;
 a ``ValueError`` propagates to ``main``, which prints it and exits with 2.
@@ -45,8 +45,14 @@ def _setup(args: argparse.Namespace) -> int:
     return run_setup(args)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from carbon_aware.delivery.doctor import run_doctor
+
+    return run_doctor(args)
+
+
 def register(subparsers: Any) -> None:
-    """Adds ``submit``, ``upload`` and ``setup`` to the CLI's subparsers.
+    """Adds ``submit``, ``upload``, ``setup`` and ``doctor`` to the CLI's subparsers.
 
     Args:
         subparsers: What ``ArgumentParser.add_subparsers()`` returned.
@@ -54,6 +60,7 @@ def register(subparsers: Any) -> None:
     _register_submit(subparsers)
     _register_upload(subparsers)
     _register_setup(subparsers)
+    _register_doctor(subparsers)
 
 
 def _register_submit(subparsers: Any) -> None:
@@ -180,3 +187,31 @@ def _register_setup(subparsers: Any) -> None:
         "--dry-run", action="store_true", help="accepted for symmetry: setup only ever prints"
     )
     cmd.set_defaults(func=_setup)
+
+
+def _register_doctor(subparsers: Any) -> None:
+    cmd = subparsers.add_parser(
+        "doctor",
+        help="check each candidate region through the Google APIs before a Vertex run",
+        description="Reads (never changes) the regional buckets, the image in Artifact Registry, "
+        "the Vertex AI API state and the custom-training quota, and prints per region what is "
+        "wrong and the command that fixes it. Exit 0: all pass; 1: a check fails; 2: bad input.",
+    )
+    cmd.add_argument("--project", required=True, help="Google Cloud project id")
+    cmd.add_argument("--regions", required=True, help="candidate regions, comma separated")
+    cmd.add_argument(
+        "--bucket-template",
+        required=True,
+        help="regional buckets, e.g. gs://PROJECT-carbon-{region}",
+    )
+    cmd.add_argument("--image", help="training image, e.g. REGION-docker.pkg.dev/P/REPO/IMG:TAG")
+    cmd.add_argument(
+        "--machine-type", default="n1-standard-4", help="training machine (default n1-standard-4)"
+    )
+    cmd.add_argument(
+        "--accelerator-type", default="", help="Vertex accelerator, e.g. NVIDIA_TESLA_T4"
+    )
+    cmd.add_argument("--accelerator-count", type=int, default=0, help="accelerators per job")
+    cmd.add_argument("--service-account", help="the run's service account (email)")
+    cmd.add_argument("--json", action="store_true", help="print the checks as JSON")
+    cmd.set_defaults(func=_doctor)

@@ -56,6 +56,20 @@ class SetupPlan:
         return f"{self.service_account_name}@{self.project}.iam.gserviceaccount.com"
 
 
+def validate_project(project: str) -> str:
+    """Checks a Google Cloud project id (6-30 characters: lowercase letters, digits, hyphens).
+
+    Raises:
+        ValueError: Naming the bad value and the allowed form.
+    """
+    if not _PROJECT.match(project):
+        raise ValueError(
+            f"--project {project!r} is not a Google Cloud project id: 6-30 lowercase letters, "
+            "digits or hyphens, starting with a letter and not ending with a hyphen"
+        )
+    return project
+
+
 def parse_region_list(text: str) -> list[str]:
     """Splits ``a,b,c`` and validates each region.
 
@@ -68,6 +82,23 @@ def parse_region_list(text: str) -> list[str]:
     if len(set(parts)) != len(parts):
         raise ValueError(f"--regions {text!r} names a region twice")
     return validate_regions(parts)
+
+
+def validate_targets(project: str, regions: str, bucket_template: str) -> list[str]:
+    """Checks the project id, the ``a,b,c`` regions and each region's bucket name.
+
+    Returns:
+        The region names.
+
+    Raises:
+        ValueError: Naming the bad argument, its value and what is allowed.
+    """
+    validate_project(project)
+    names = parse_region_list(regions)
+    validate_bucket_template(bucket_template)
+    for region in names:
+        regional_bucket(bucket_template, region)  # checks each bucket name
+    return names
 
 
 def make_plan(
@@ -85,12 +116,7 @@ def make_plan(
     Raises:
         ValueError: A bad project id, region, bucket template, account or secret name, or days.
     """
-    if not _PROJECT.match(project):
-        raise ValueError(f"--project {project!r} is not a Google Cloud project id")
-    names = parse_region_list(regions)
-    validate_bucket_template(bucket_template)
-    for region in names:
-        regional_bucket(bucket_template, region)  # checks each bucket name
+    names = validate_targets(project, regions, bucket_template)
     if not _ACCOUNT.match(service_account_name):
         raise ValueError(
             f"--service-account-name {service_account_name!r}: 6-30 lowercase letters, digits, -"
