@@ -9,7 +9,7 @@ step. Both branches live in one compiled template; the untaken branch never runs
 """
 
 import copy
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from google_cloud_pipeline_components.v1.custom_job import CustomTrainingJobOp
 from kfp import dsl
@@ -40,16 +40,21 @@ class PipelineOutputs(NamedTuple):
     footprint: Artifact
 
 
-def build_pipeline(image: str) -> GraphComponent:
+def build_pipeline(image: str, training: Any = None) -> GraphComponent:
     """Builds the pipeline with every component on ``image``.
 
     Args:
         image: The project's container image, tagged immutably (commit SHA or digest).
+        training: A :class:`pipelines.own_component.TrainingProgram` whose image and command
+            become the defaults of ``training_image`` and ``training_command``; None keeps the
+            bundled trainer as the default.
 
     Returns:
         The pipeline, ready for ``kfp.compiler.Compiler().compile``.
     """
     ops = build_components(image)
+    default_command: list[str] = list(training.command) if training else []
+    default_image: str = training.image if training else ""
     # GCPC's op under our task name, so the step reads as what it is in the Vertex console.
     vertex_job = copy.deepcopy(CustomTrainingJobOp)
     vertex_job.component_spec.name = VERTEX_TRAIN_TASK
@@ -74,8 +79,8 @@ def build_pipeline(image: str) -> GraphComponent:
         keep_columns: str = "",
         mixed_precision: bool = False,
         export_compressed: bool = False,
-        training_command: list = [],  # noqa: B006 - KFP reads the default; it is never mutated
-        training_image: str = "",
+        training_command: list = default_command,
+        training_image: str = default_image,
         worker_replica_count: int = 0,
         quality_metric: str = "accuracy",
         min_quality: float = 0.9,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -51,6 +52,12 @@ class MachineSpec:
         energy.machine_shape(self.machine_type)
         if self.accelerator_type:
             energy.gpu_watts(self.accelerator_type)
+
+
+def _short(command: Sequence[str]) -> str:
+    """The command as a person would recognise it: program name and first arguments."""
+    parts = [Path(command[0]).name, *command[1:3]]
+    return shlex.join(parts) + (" …" if len(command) > 3 else "")
 
 
 def utc_now_iso() -> str:
@@ -139,7 +146,7 @@ def run_replica(
     if exit_code != 0:
         last = "\n".join(f"  | {line}" for line in tail) or "  | (no output)"
         raise TrainingProgramError(
-            f"training program {Path(command[0]).name} exited with code {exit_code}; "
+            f"training program {_short(command)} exited with code {exit_code}; "
             f"its last lines:\n{last}",
             exit_code,
         )
