@@ -45,5 +45,7 @@ WORKDIR /home/carbon
 # Fail the build, not a pipeline run, if a package or entry point the pipeline calls is missing.
 RUN python -c "import carbon_aware, components, pipelines, trainer, kfp.dsl.executor_main" \
  && carbon-aware --help > /dev/null \
- && python -m trainer.task --help > /dev/null
+ && python -m trainer.task --help > /dev/null \
+ && python3 -m carbon_aware.training.job --help > /dev/null \
+ && command -v sh date hostname > /dev/null
 CMD ["carbon-aware", "--help"]

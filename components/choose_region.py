@@ -31,7 +31,6 @@ def choose_region(
     worker_replica_count: int,
     quality_metric: str,
     min_quality: float,
-    intensity_provider: str,
     pue: float,
     functional_unit: str,
     predictions_served: int,
@@ -83,8 +82,6 @@ def choose_region(
         worker_replica_count: Replicas of the second worker pool (0 = the chief alone).
         quality_metric: The metrics key evaluate gates on (checked here).
         min_quality: The gate's floor (checked here).
-        intensity_provider: Provider name (already resolved by fetch-intensity, whose
-            registry names the allowed ones; with ``csv`` its file is checked there too).
         pue: Power usage effectiveness override (checked here, used by report-footprint).
         functional_unit: SCI functional unit (checked here, used by report-footprint).
         predictions_served: Predictions for the per-prediction SCI (checked here).

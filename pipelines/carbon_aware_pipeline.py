@@ -180,7 +180,6 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             worker_replica_count=worker_replica_count,
             quality_metric=quality_metric,
             min_quality=min_quality,
-            intensity_provider=intensity_provider,
             pue=pue,
             functional_unit=functional_unit,
             predictions_served=predictions_served,

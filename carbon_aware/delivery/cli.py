@@ -157,6 +157,17 @@ def _register_upload(subparsers: Any) -> None:
     cmd.set_defaults(func=_upload)
 
 
+def _add_project_targets(cmd: Any) -> None:
+    """The project, its candidate regions and their buckets: what setup and doctor act on."""
+    cmd.add_argument("--project", required=True, help="Google Cloud project id")
+    cmd.add_argument("--regions", required=True, help="candidate regions, comma separated")
+    cmd.add_argument(
+        "--bucket-template",
+        required=True,
+        help="regional buckets, e.g. gs://PROJECT-carbon-{region}",
+    )
+
+
 def _register_setup(subparsers: Any) -> None:
     cmd = subparsers.add_parser(
         "setup",
@@ -165,13 +176,7 @@ def _register_setup(subparsers: Any) -> None:
         "region with a lifecycle rule, the service account and roles, Artifact Registry "
         "repositories, the API-key secret. It only prints, with or without --dry-run.",
     )
-    cmd.add_argument("--project", required=True, help="Google Cloud project id")
-    cmd.add_argument("--regions", required=True, help="candidate regions, comma separated")
-    cmd.add_argument(
-        "--bucket-template",
-        required=True,
-        help="regional buckets, e.g. gs://PROJECT-carbon-{region}",
-    )
+    _add_project_targets(cmd)
     cmd.add_argument("--service-account-name", default="carbon-pipelines")
     cmd.add_argument("--secret-name", default="electricity-maps-api-key")
     cmd.add_argument(
@@ -197,13 +202,7 @@ def _register_doctor(subparsers: Any) -> None:
         "the Vertex AI API state and the custom-training quota, and prints per region what is "
         "wrong and the command that fixes it. Exit 0: all pass; 1: a check fails; 2: bad input.",
     )
-    cmd.add_argument("--project", required=True, help="Google Cloud project id")
-    cmd.add_argument("--regions", required=True, help="candidate regions, comma separated")
-    cmd.add_argument(
-        "--bucket-template",
-        required=True,
-        help="regional buckets, e.g. gs://PROJECT-carbon-{region}",
-    )
+    _add_project_targets(cmd)
     cmd.add_argument("--image", help="training image, e.g. REGION-docker.pkg.dev/P/REPO/IMG:TAG")
     cmd.add_argument(
         "--machine-type", default="n1-standard-4", help="training machine (default n1-standard-4)"

@@ -116,6 +116,12 @@ def test_build_checks_every_entry_point_the_pipeline_calls():
     assert "python -m trainer.task --help" in smoke
     assert (ROOT / "trainer" / "task.py").exists()
     assert "kfp.dsl.executor_main" in smoke  # what every component's command runs
+    # What the custom job's entrypoint script hands over to, and the tools the script uses.
+    from carbon_aware.training.job_spec import ENTRYPOINT_SCRIPT
+
+    assert "python3 -m carbon_aware.training.job" in ENTRYPOINT_SCRIPT
+    assert "python3 -m carbon_aware.training.job --help" in smoke
+    assert "command -v sh date hostname" in smoke
 
 
 @pytest.fixture(scope="module")
