@@ -30,8 +30,24 @@ def this_hour() -> pd.Timestamp:
     return pd.Timestamp(datetime.now(UTC)).floor("h")
 
 
-def forecast_csv(tmp_path: Path, low_in_hours: int | None) -> Path:
-    """Three regions, 10 days back to 2 days ahead; one planted clean hour in europe-west1."""
+DATA_BUCKET = "test-proj-123-data"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def emulator():
+    """The csv provider's file lives in Cloud Storage, as a Vertex step needs it (emulated)."""
+    from storage_emulator import make_bucket, storage_emulator
+
+    with storage_emulator():
+        make_bucket(DATA_BUCKET, "europe-west4")
+        yield
+
+
+def forecast_csv(tmp_path: Path, low_in_hours: int | None) -> str:
+    """Three regions, 10 days back to 2 days ahead; one planted clean hour in europe-west1.
+
+    Written to the emulated bucket: submit reads it there to plan, and the run's steps would too.
+    """
     start = this_hour() - pd.Timedelta(days=10)
     index = pd.date_range(start, periods=12 * 24, freq="h", tz="UTC", name="datetime")
     west1 = np.full(len(index), 300.0)
@@ -43,12 +59,14 @@ def forecast_csv(tmp_path: Path, low_in_hours: int | None) -> Path:
         {"europe-west1": west1, "europe-west4": np.full(len(index), 280.0), "us-central1": 400.0},
         index=index,
     )
-    path = tmp_path / "intensity.csv"
-    to_long(frame).to_csv(path, index=False)
-    return path
+    from trainer import storage
+
+    uri = f"gs://{DATA_BUCKET}/{tmp_path.name}/intensity.csv"
+    storage.write_text(uri, to_long(frame).to_csv(index=False))
+    return uri
 
 
-def argv(template: Path, csv: Path, *extra: str) -> list[str]:
+def argv(template: Path, csv: Path | str, *extra: str) -> list[str]:
     params = [
         BUCKETS,
         "intensity_provider=csv",
