@@ -16,8 +16,8 @@ Methods (every forecast sees only readings before its arrival):
 Data and splits (the ridge penalty was chosen on the first half of 2021, never on a test year):
 
 * Electricity Maps hourly lifecycle intensity, 16 zones: fit on 2021, test on 2023 and 2024
-  (``--em-dir``, default ``/work/shared/data/electricitymaps-hourly-2021-2024``; read at run time,
-  not shipped: see that folder's PROVENANCE.md);
+  (``--em-dir``, default ``../shared/data/electricitymaps-hourly-2021-2024`` beside the repo;
+  read at run time, not shipped: see that folder's PROVENANCE.md);
 * the shipped EIA-930 2022 series: fit on January-June, test on July-December.
 
 Every test period starts ``RIDGE_HISTORY_DAYS`` days in, so all methods are judged on the same
@@ -42,7 +42,9 @@ D = 24
 SLACK_HOURS = 24
 DURATIONS = (1, 24)
 METHODS = ("same_hour_yesterday", "profile_7d", "day_ahead", "ridge_fit", "ridge_online")
-DEFAULT_EM_DIR = "/work/shared/data/electricitymaps-hourly-2021-2024"
+DEFAULT_EM_DIR = str(
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "electricitymaps-hourly-2021-2024"
+)
 
 
 def forecasts(train: np.ndarray, x: np.ndarray, arrivals: np.ndarray, horizon: int) -> dict:
