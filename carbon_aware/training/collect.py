@@ -58,6 +58,19 @@ def _estimated(replica: dict[str, Any], machine: MachineSpec, why: str) -> dict[
     return {**replica, "energy": estimate.to_dict(), "energy_basis": "estimated"}
 
 
+def read_metrics(model_dir: str) -> dict[str, float]:
+    """``metrics.json`` in the model directory; empty when the program wrote none.
+
+    Raises:
+        carbon_aware.training.contract.ContractError: It is not a flat object of numbers.
+    """
+    uri = storage.join_uri(model_dir, METRICS_FILE)
+    try:
+        return parse_metrics(storage.read_text(uri), uri)
+    except FileNotFoundError:
+        return {}
+
+
 def read_replica_records(layout: OutputLayout, machine: MachineSpec) -> list[dict[str, Any]]:
     """Every replica record under the run's records folder, unwrapped ones estimated."""
     records = []
@@ -147,11 +160,7 @@ def collect_run(
         replicas.append(
             _estimated(missing, machine, "no record from this replica; as long as the longest")
         )
-    metrics_uri = storage.join_uri(layout.model_dir, METRICS_FILE)
-    try:
-        metrics = parse_metrics(storage.read_text(metrics_uri), metrics_uri)
-    except FileNotFoundError:
-        metrics = {}
+    metrics = read_metrics(layout.model_dir)
     try:
         program = json.loads(storage.read_text(storage.join_uri(layout.model_dir, PROGRAM_RECORD)))
     except FileNotFoundError:

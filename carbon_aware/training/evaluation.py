@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from carbon_aware.training.contract import METRICS_FILE, parse_metrics
+from carbon_aware.training.collect import read_metrics
 from carbon_aware.training.quality import ModelQualityError, check_quality
 from trainer import storage
 
@@ -70,11 +70,7 @@ def evaluate_run(model_dir: str, quality_metric: str, min_quality: float) -> Run
         carbon_aware.training.contract.ContractError: ``metrics.json`` is not a flat object of
             numbers.
     """
-    metrics_uri = storage.join_uri(model_dir, METRICS_FILE)
-    try:
-        metrics = parse_metrics(storage.read_text(metrics_uri), metrics_uri)
-    except FileNotFoundError:
-        metrics = {}
+    metrics = read_metrics(model_dir)
     result = RunEvaluation(metrics=metrics, quality_metric=quality_metric, min_quality=min_quality)
     if is_bundled_classifier(model_dir):
         from trainer.evaluate import evaluate_model

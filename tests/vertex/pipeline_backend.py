@@ -275,9 +275,7 @@ class PipelineBackend:
                 found = _INPUT.match(token)
                 if found:
                     return _text(params[found.group(1)])
-                out = re.match(
-                    r"^\{\{\$\.outputs\.parameters\['([^']+)'\]\.output_file\}\}$", token
-                )
+                out = _OUTPUT_FILE.match(token)
                 if out:
                     return out_params[out.group(1)]["outputFile"]
                 raise BackendError(f"{name}: placeholder this stand-in cannot resolve: {token}")
