@@ -113,11 +113,14 @@ class PipelineBackend:
         except StopAfter:
             return TaskResult()
 
-    @staticmethod
-    def _with_defaults(definitions: Mapping[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    def _with_defaults(
+        self, definitions: Mapping[str, Any], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Fills in declared defaults, with system placeholders in them resolved (as GCPC's
+        ``{{$.pipeline_persistent_resource_id}}`` default is)."""
         for name, item in definitions.get("parameters", {}).items():
             if name not in params and "defaultValue" in item:
-                params[name] = item["defaultValue"]
+                params[name] = self._nested(item["defaultValue"], params)
         return params
 
     def _order(self, tasks: Mapping[str, Any]) -> list[str]:

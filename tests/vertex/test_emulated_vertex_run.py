@@ -46,7 +46,9 @@ def emulator():
         yield host
 
 
-def run_on_emulated_vertex(template: Path, tmp_path: Path, params, *, resolution, stop_after=""):
+def run_on_emulated_vertex(
+    template: Path, tmp_path: Path, params, *, resolution, stop_after="", job_task="train-on-vertex"
+):
     """Runs the template with backend=vertex; returns the backend, the stand-in and the result."""
     spec = yaml.safe_load(template.read_text())
     bin_dir = str(Path(sys.executable).parent)
@@ -72,7 +74,7 @@ def run_on_emulated_vertex(template: Path, tmp_path: Path, params, *, resolution
             },
             env=env,
             task_env={
-                "train-on-vertex": {
+                job_task: {
                     "PYTHONPATH": str(LAUNCHER_SITE),
                     "JOB_SERVICE_STANDIN": f"127.0.0.1:{standin.port}",
                     "JOB_SERVICE_STANDIN_ENDPOINTS": str(endpoints),
@@ -171,3 +173,35 @@ def test_the_request_is_the_same_whether_nested_placeholders_resolve_typed_or_as
     assert (chief.replica_count, workers.replica_count) == (1, 2)
     assert job.message.job_spec.service_account == SERVICE_ACCOUNT
     assert "{{$" not in json.dumps(job.request)
+
+
+@pytest.mark.parametrize(("resolution", "launcher_ok"), [("typed", True), ("textual", False)])
+def test_the_stand_in_tells_the_two_resolutions_apart_on_a_nested_design(
+    emulator, tmp_path, resolution, launcher_ok
+):
+    """The design we avoid: numbers nested in a constant as channels. Typed, it works; as text,
+    GCPC's launcher dies before Vertex is called, as GCPC's own b/353577594 note warns."""
+    from kfp import compiler
+    from nested_design import nested_pools
+    from pipeline_backend import BackendError
+
+    # The count given explicitly as an integer, so only the resolution differs between the runs.
+    template = tmp_path / "nested.yaml"
+    compiler.Compiler().compile(nested_pools, str(template))
+    run = lambda: run_on_emulated_vertex(  # noqa: E731
+        template,
+        tmp_path,
+        {"accelerator_count": 1},
+        resolution=resolution,
+        stop_after="custom-training-job",
+        job_task="custom-training-job",
+    )
+    if launcher_ok:
+        _, standin, _, _ = run()
+        assert (
+            standin.jobs[0].message.job_spec.worker_pool_specs[0].machine_spec.accelerator_count
+            == 1
+        )
+    else:
+        with pytest.raises(BackendError, match="'str' object cannot be interpreted as an integer"):
+            run()
