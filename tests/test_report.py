@@ -128,6 +128,7 @@ def check(instance, schema, path="$"):
             "integer": int,
             "number": (int, float),
             "null": type(None),
+            "boolean": bool,
         }
         ok = any(
             isinstance(instance, py[t]) and not (t in ("integer", "number") and instance is True)
@@ -155,6 +156,11 @@ def check(instance, schema, path="$"):
                 raise AssertionError(f"{path}: unexpected key {key}")
             elif isinstance(extra, dict):
                 check(value, extra, f"{path}.{key}")
+    if isinstance(instance, list) and "minItems" in schema:
+        assert schema["minItems"] <= len(instance) <= schema.get("maxItems", len(instance)), path
+    if isinstance(instance, dict) and "propertyNames" in schema:
+        for key in instance:
+            check(key, schema["propertyNames"], f"{path}.{key}")
     if isinstance(instance, list) and "items" in schema:
         for index, item in enumerate(instance):
             check(item, schema["items"], f"{path}[{index}]")
