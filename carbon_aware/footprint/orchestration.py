@@ -19,7 +19,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -162,7 +162,7 @@ def _epoch(value: Any) -> float | None:
 
 
 def timings_from_task_details(
-    task_details: list[Mapping[str, Any]], now_s: float, job_name: str
+    task_details: Sequence[Mapping[str, Any]], now_s: float, job_name: str
 ) -> StepTimings:
     """Step run times from a Vertex pipeline job's ``job_detail.task_details``.
 
@@ -226,3 +226,12 @@ def step_timings(job_name: str, env: Mapping[str, str] | None = None) -> StepTim
 def steps_to_dicts(steps: list[StepEnergy]) -> list[dict[str, Any]]:
     """The steps as JSON-ready dicts."""
     return [asdict(step) for step in steps]
+
+
+def request_step_resources(task: Any, step: str) -> Any:
+    """Applies :data:`STEP_RESOURCES` to a pipeline task, so Vertex runs it on a small machine.
+
+    The footprint models each step on this same shape.
+    """
+    resources = STEP_RESOURCES[step]
+    return task.set_cpu_limit(resources.cpu_limit).set_memory_limit(resources.memory_limit)
