@@ -47,7 +47,8 @@ def test_run_local_timings_file_and_this_steps_own_time(tmp_path):
 
 def test_vertex_task_details_give_run_times_and_the_region():
     details = [
-        {"task_name": "carbon-aware-training", "parent_task_id": 0, "start_time": "2026-01-01T00:00:00Z"},
+        {"task_name": "carbon-aware-training", "parent_task_id": 0,
+         "start_time": "2026-01-01T00:00:00Z"},
         {"task_name": "fetch-intensity", "parent_task_id": 1,
          "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:01:30Z"},
         {"task_name": "condition-2", "parent_task_id": 1, "start_time": "2026-01-01T00:00:00Z"},
