@@ -37,11 +37,12 @@ def report_footprint(
         intensity_csv: The csv provider's file, for its history.
         planned_start_utc: The start ``submit --start-within`` planned; empty: no plan.
         planned_carbon_intensity: The plan's expected gCO2e/kWh (planned against actual).
-        pipeline_job_name: This pipeline job's resource name, whose task details time the
-            orchestration steps on Vertex AI (locally, run-local times them).
+        pipeline_job_name: This pipeline job's name; on Vertex AI its task details time the
+            orchestration steps (locally, run-local times them).
         report: The report as Markdown (renders in the Vertex console).
         report_html: The report as a standalone HTML page with the charts.
-        footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci.
+        footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci,
+            orchestration_co2e_g, net_savings_g_vs_baseline.
         footprint: ``footprint.json``, the versioned footprint record.
     """
     import json
@@ -72,7 +73,7 @@ def report_footprint(
         predictions_served=integral(predictions_served),
         planned_start_utc=planned_start_utc,
         planned_gco2e_per_kwh=planned_carbon_intensity,
-        step_timings=step_timings(pipeline_job_name),
+        step_timings=step_timings(pipeline_job_name, project),
     )
     markdown_text = render_markdown(
         record, chosen, json.loads(evaluation_json), history=inputs.history, notes=inputs.notes

@@ -27,6 +27,7 @@ from typing import Any
 from trainer import energy_terms
 
 TIMINGS_ENV = "CARBON_AWARE_STEP_TIMINGS"
+METADATA_HOST = "metadata.google.internal"
 REPORT_STEP = "report-footprint"
 # Steps whose energy is the training run itself (measured per replica), not orchestration.
 TRAINING_STEPS = ("train",)
@@ -209,18 +210,53 @@ def vertex_timings(job_name: str) -> StepTimings:
     return timings_from_task_details(details, time.time(), job_name)
 
 
-def step_timings(job_name: str, env: Mapping[str, str] | None = None) -> StepTimings | None:
-    """The run's step timings, from run-local or from Vertex AI; None where neither has them."""
+def _metadata(path: str) -> str | None:
+    """A value from the Compute Engine metadata server (there on Vertex-managed machines)."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://{METADATA_HOST}/computeMetadata/v1/{path}", headers={"Metadata-Flavor": "Google"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 (fixed host)
+            return str(response.read().decode("utf-8"))
+    except OSError:
+        return None
+
+
+def job_resource_name(job_id: str, project: str) -> str | None:
+    """``projects/P/locations/L/pipelineJobs/ID`` of the running job, L from this VM's zone."""
+    if not job_id or "{{" in job_id:
+        return None
+    zone = _metadata("instance/zone")  # projects/123/zones/europe-west4-a
+    project = project or (_metadata("project/project-id") or "")
+    if not zone or not project:
+        return None
+    region = zone.rsplit("/", 1)[-1].rsplit("-", 1)[0]
+    return f"projects/{project}/locations/{region}/pipelineJobs/{job_id}"
+
+
+def step_timings(
+    job_id: str, project: str = "", env: Mapping[str, str] | None = None
+) -> StepTimings | None:
+    """The run's step timings, from run-local or from Vertex AI; None where neither has them.
+
+    Args:
+        job_id: The pipeline job's name (``PIPELINE_JOB_NAME_PLACEHOLDER``).
+        project: Its project (empty: the metadata server's).
+        env: The environment (default: this process's).
+    """
     found = local_timings(os.environ if env is None else env, process_start_s())
     if found is not None:
         return found
-    if region_of_job(job_name):
-        try:
-            return vertex_timings(job_name)
-        except Exception as err:  # the API's errors (permission, quota): report, do not fail
-            reason = f"task details unreadable: {type(err).__name__}: {err}"
-            return StepTimings({}, reason, region_of_job(job_name))
-    return None
+    name = job_resource_name(job_id, project)
+    if name is None:
+        return None
+    try:
+        return vertex_timings(name)
+    except Exception as err:  # the API's errors (permission, quota): report, do not fail
+        reason = f"task details of {name} unreadable: {type(err).__name__}: {err}"
+        return StepTimings({}, reason, region_of_job(name))
 
 
 def steps_to_dicts(steps: list[StepEnergy]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ import json
 import pytest
 from footprint.test_calculation import RUN_RECORD, make_decision
 
+from carbon_aware.footprint import orchestration
 from carbon_aware.footprint.calculation import compute_footprint
 from carbon_aware.footprint.orchestration import (
     STEP_RESOURCES,
@@ -96,3 +97,14 @@ def test_light_steps_request_a_small_machine():
     task = request_step_resources(FakeTask(), "evaluate")
     assert task.calls == [("cpu", "1"), ("memory", "4G")]
     assert all(r.cpu <= 1 and r.memory_gb <= 4 for r in STEP_RESOURCES.values())
+
+
+def test_the_job_resource_name_comes_from_this_vms_zone(monkeypatch):
+    # The metadata server exists only on Google Cloud machines: stood in for by a dict here.
+    answers = {"instance/zone": "projects/123/zones/europe-west4-b", "project/project-id": "p"}
+    monkeypatch.setattr(orchestration, "_metadata", answers.get)
+    assert orchestration.job_resource_name("run-1", "") == JOB
+    assert orchestration.job_resource_name("{{$.pipeline_job_name}}", "p") is None
+    monkeypatch.setattr(orchestration, "_metadata", lambda path: None)
+    assert orchestration.job_resource_name("run-1", "p") is None
+    assert orchestration.step_timings("run-1", "p", env={}) is None
