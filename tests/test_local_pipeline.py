@@ -61,8 +61,15 @@ def test_local_run_writes_the_report_and_footprint(local_run):
     }
     assert fp["savings_pct_vs_baseline"] > 50
     # The savings come from the counterfactuals: the same energy in the baseline region.
-    chosen, base = fp["counterfactuals"][fp["region"]], fp["counterfactuals"]["us-central1"]
-    assert fp["savings_g_vs_baseline"] == pytest.approx(base - chosen, abs=1e-5)
+    # (counterfactuals are rounded to 1e-6 g; regions hold the same figures unrounded)
+    chosen, base = (fp["regions"][r]["co2e_g"] for r in (fp["region"], "us-central1"))
+    assert fp["counterfactuals"][fp["region"]] == pytest.approx(chosen, abs=1e-6)
+    assert base == pytest.approx(
+        fp["regions"]["us-central1"]["energy_kwh"]
+        * fp["regions"]["us-central1"]["pue"]
+        * fp["regions"]["us-central1"]["intensity_gco2e_per_kwh"]
+    )
+    assert fp["savings_g_vs_baseline"] == pytest.approx(base - chosen)
     assert fp["savings_pct_vs_baseline"] == pytest.approx(100 * (1 - chosen / base), abs=1e-3)
     assert fp["energy_kwh"] == pytest.approx(sum(t["kwh"] for t in fp["energy"]["terms"].values()))
     # Ranges bracket the central figures.

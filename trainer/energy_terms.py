@@ -189,7 +189,10 @@ def terms_of(energy: dict[str, Any]) -> dict[str, EnergyTerm]:
     if energy.get("terms"):
         return {name: EnergyTerm.from_dict(t) for name, t in energy["terms"].items()}
     method = "measured" if energy.get("method") == "codecarbon" else "estimated"
-    source = f"{energy.get('method', 'unknown')} (record without per-term detail); range: "
+    source = (
+        f"{energy.get('method', 'unknown')} (record without per-term detail); range: the load "
+        "model's band, for want of a per-term one: "
+    )
     return {
         name: scaled(
             float(energy[f"{name}_kwh"]), LOAD_MODEL_RANGE, method, source + LOAD_MODEL_RANGE_SOURCE
