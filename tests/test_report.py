@@ -229,3 +229,15 @@ def test_reused_steps_are_those_stamped_before_this_runs_fetch():
     evaluation = {"evaluated_at_utc": "2026-11-23T10:05:00.000000Z"}
     assert reused_steps(run, evaluation, "2026-11-23T10:00:00Z") == ["train"]
     assert reused_steps({}, {}, "2026-11-23T10:00:00Z") == []
+
+
+def test_report_shows_terms_ranges_and_what_being_carbon_aware_cost():
+    fp, md, page = render_both()
+    u = fp.uncertainty
+    assert "## Energy by term" in md and "| CPU | 0.300000 | estimated |" in md
+    assert "## Ranges" in md and "## What being carbon-aware cost" in md
+    low, high = u["savings_pct_vs_baseline"]
+    assert f"Saving range {low:.1f} to {high:.1f}%: it holds across the ranges" in md
+    assert "Not measured: no step timings" in md
+    assert '<span id="saving-holds">holds</span>' in page
+    assert f'<b id="net-savings-g">{fmt(fp.net_savings_g_vs_baseline)}</b>' in page
