@@ -42,3 +42,19 @@ def test_local_data_records_its_size(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b\n1,2\n")
     assert locate_data(str(path)).size_bytes == 8
+
+
+def test_a_bucket_in_another_region_gives_bytes_and_a_term(monkeypatch, tmp_path):
+    from storage_emulator import make_bucket, storage_emulator
+
+    from trainer import storage
+
+    monkeypatch.setattr(storage, "GCS_FUSE_ROOT", tmp_path / "no-fuse")
+    with storage_emulator():
+        make_bucket("data-us", "us-central1")
+        storage.write_text("gs://data-us/d.csv", "x" * 5000)
+        found = locate_data("gs://data-us/d.csv").to_dict("europe-north1")
+        assert storage.object_size("gs://data-us/missing.csv") is None
+    assert found["size_bytes"] == 5000 and found["outside_chosen_region"] is True
+    term = data_movement_term(found, "europe-north1")
+    assert term is not None and term.kwh == pytest.approx(5000 / 1e9 * 0.001)
