@@ -16,6 +16,7 @@ def report_footprint(
     intensity_csv: str,
     planned_start_utc: str,
     planned_carbon_intensity: float,
+    pipeline_job_name: str,
     report: Output[Markdown],
     report_html: Output[HTML],
     footprint_metrics: Output[Metrics],
@@ -36,15 +37,19 @@ def report_footprint(
         intensity_csv: The csv provider's file, for its history.
         planned_start_utc: The start ``submit --start-within`` planned; empty: no plan.
         planned_carbon_intensity: The plan's expected gCO2e/kWh (planned against actual).
+        pipeline_job_name: This pipeline job's name; on Vertex AI its task details time the
+            orchestration steps (locally, run-local times them).
         report: The report as Markdown (renders in the Vertex console).
         report_html: The report as a standalone HTML page with the charts.
-        footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci.
+        footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci,
+            orchestration_co2e_g, net_savings_g_vs_baseline.
         footprint: ``footprint.json``, the versioned footprint record.
     """
     import json
 
     from carbon_aware.decision import RegionDecision
     from carbon_aware.footprint.calculation import compute_footprint
+    from carbon_aware.footprint.orchestration import step_timings
     from carbon_aware.parameters import integral
     from carbon_aware.report import render_html, render_markdown
     from carbon_aware.report.inputs import (
@@ -68,6 +73,7 @@ def report_footprint(
         predictions_served=integral(predictions_served),
         planned_start_utc=planned_start_utc,
         planned_gco2e_per_kwh=planned_carbon_intensity,
+        step_timings=step_timings(pipeline_job_name, project),
     )
     markdown_text = render_markdown(
         record, chosen, json.loads(evaluation_json), history=inputs.history, notes=inputs.notes
@@ -89,5 +95,7 @@ def report_footprint(
     footprint_metrics.log_metric("co2e_g", record.co2e_g)
     footprint_metrics.log_metric("savings_pct_vs_baseline", record.savings_pct_vs_baseline)
     footprint_metrics.log_metric("sci", record.sci.value)
+    footprint_metrics.log_metric("orchestration_co2e_g", record.orchestration.co2e_g)
+    footprint_metrics.log_metric("net_savings_g_vs_baseline", record.net_savings_g_vs_baseline)
     footprint.metadata["schema_version"] = record.schema_version
     footprint.metadata["sci_unit"] = record.sci.unit

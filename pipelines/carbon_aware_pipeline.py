@@ -16,6 +16,7 @@ from kfp import dsl
 from kfp.dsl import HTML, Artifact, Markdown
 from kfp.dsl.graph_component import GraphComponent
 
+from carbon_aware.footprint.orchestration import request_step_resources as small
 from components import build_components
 
 PIPELINE_NAME = "carbon-aware-training"
@@ -152,6 +153,7 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             accelerator_type=accelerator_type,
             accelerator_count=accelerator_count,
         ).set_display_name("fetch-intensity")
+        small(fetch, "fetch-intensity")
         # Live intensity must never be served from the cache.
         fetch.set_caching_options(False)
         choose = ops.choose_region(
@@ -186,6 +188,7 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             carbon_footprint_table=carbon_footprint_table,
             run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         ).set_display_name("choose-region")
+        small(choose, "choose-region")
         region = choose.outputs["region"]
         program = {
             "training_command": choose.outputs["training_command"],
@@ -208,12 +211,14 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
                 # chosen one: run on demand there.
                 persistent_resource_id="",
             ).set_display_name(VERTEX_TRAIN_TASK)
+            small(job, VERTEX_TRAIN_TASK)
             collected = ops.collect_training(
                 gcp_resources=job.outputs["gcp_resources"],
                 base_output_directory=choose.outputs["base_output_directory"],
                 worker_replica_count=worker_replica_count,
                 **program,
             ).set_display_name("collect-training")
+            small(collected, "collect-training")
         with dsl.Else(name="train-in-process"):
             in_process = ops.train(**program).set_display_name("train")
         model_uri = dsl.OneOf(collected.outputs["model_uri"], in_process.outputs["model_uri"])
@@ -224,6 +229,7 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             model_uri=model_uri, quality_metric=quality_metric, min_quality=min_quality
         )
         evaluation.set_display_name("evaluate")
+        small(evaluation, "evaluate")
         report = ops.report_footprint(
             decision=choose.outputs["decision"],
             run_record_json=run_record,
@@ -237,7 +243,9 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             intensity_csv=intensity_csv,
             planned_start_utc=planned_start_utc,
             planned_carbon_intensity=planned_carbon_intensity,
+            pipeline_job_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         ).set_display_name("report-footprint")
+        small(report, "report-footprint")
         return PipelineOutputs(
             report=report.outputs["report"],
             report_html=report.outputs["report_html"],

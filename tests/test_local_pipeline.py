@@ -60,7 +60,39 @@ def test_local_run_writes_the_report_and_footprint(local_run):
         "us-central1",
     }
     assert fp["savings_pct_vs_baseline"] > 50
+    # The savings come from the counterfactuals: the same energy in the baseline region.
+    # (counterfactuals are rounded to 1e-6 g; regions hold the same figures unrounded)
+    chosen, base = (fp["regions"][r]["co2e_g"] for r in (fp["region"], "us-central1"))
+    assert fp["counterfactuals"][fp["region"]] == pytest.approx(chosen, abs=1e-6)
+    assert base == pytest.approx(
+        fp["regions"]["us-central1"]["energy_kwh"]
+        * fp["regions"]["us-central1"]["pue"]
+        * fp["regions"]["us-central1"]["intensity_gco2e_per_kwh"]
+    )
+    assert fp["savings_g_vs_baseline"] == pytest.approx(base - chosen)
+    assert fp["savings_pct_vs_baseline"] == pytest.approx(100 * (1 - chosen / base), abs=1e-3)
+    assert fp["energy_kwh"] == pytest.approx(sum(t["kwh"] for t in fp["energy"]["terms"].values()))
+    # Ranges bracket the central figures.
+    u = fp["uncertainty"]
+    for key, central in (
+        ("energy_kwh", fp["energy_kwh"]),
+        ("co2e_g", fp["co2e_g"]),
+        ("savings_pct_vs_baseline", fp["savings_pct_vs_baseline"]),
+        ("total_co2e_g", fp["total_co2e_g"]),
+        ("net_savings_g_vs_baseline", fp["net_savings_g_vs_baseline"]),
+        ("sci", fp["sci"]["value"]),
+    ):
+        assert u[key][0] - 1e-9 <= central <= u[key][1] + 1e-9, key
+    assert u["saving_holds"] is True
+    # The other steps were timed by run-local and are in the total and the SCI.
+    o = fp["orchestration"]
+    assert o["status"] == "timed" and o["co2e_g"] > 0
+    assert {s["step"] for s in o["steps"]} >= {"fetch-intensity", "choose-region", "evaluate"}
+    assert fp["total_co2e_g"] == pytest.approx(fp["co2e_g"] + o["co2e_g"])
+    assert fp["sci"]["value"] == pytest.approx(fp["total_co2e_g"] + fp["embodied_g"])
+    assert fp["schema_version"] == "1.2"
     md = local_run.report_md.read_text()
+    assert "## What being carbon-aware cost" in md and "## Ranges" in md
     assert "europe-north1" in md
     assert 'id="emissions-chart"' in local_run.report_html.read_text()
 

@@ -128,6 +128,7 @@ def check(instance, schema, path="$"):
             "integer": int,
             "number": (int, float),
             "null": type(None),
+            "boolean": bool,
         }
         ok = any(
             isinstance(instance, py[t]) and not (t in ("integer", "number") and instance is True)
@@ -155,6 +156,11 @@ def check(instance, schema, path="$"):
                 raise AssertionError(f"{path}: unexpected key {key}")
             elif isinstance(extra, dict):
                 check(value, extra, f"{path}.{key}")
+    if isinstance(instance, list) and "minItems" in schema:
+        assert schema["minItems"] <= len(instance) <= schema.get("maxItems", len(instance)), path
+    if isinstance(instance, dict) and "propertyNames" in schema:
+        for key in instance:
+            check(key, schema["propertyNames"], f"{path}.{key}")
     if isinstance(instance, list) and "items" in schema:
         for index, item in enumerate(instance):
             check(item, schema["items"], f"{path}[{index}]")
@@ -223,3 +229,15 @@ def test_reused_steps_are_those_stamped_before_this_runs_fetch():
     evaluation = {"evaluated_at_utc": "2026-11-23T10:05:00.000000Z"}
     assert reused_steps(run, evaluation, "2026-11-23T10:00:00Z") == ["train"]
     assert reused_steps({}, {}, "2026-11-23T10:00:00Z") == []
+
+
+def test_report_shows_terms_ranges_and_what_being_carbon_aware_cost():
+    fp, md, page = render_both()
+    u = fp.uncertainty
+    assert "## Energy by term" in md and "| CPU | 0.300000 | estimated |" in md
+    assert "## Ranges" in md and "## What being carbon-aware cost" in md
+    low, high = u["savings_pct_vs_baseline"]
+    assert f"Saving range {low:.1f} to {high:.1f}%: it holds across the ranges" in md
+    assert "Not measured: no step timings" in md
+    assert '<span id="saving-holds">holds</span>' in page
+    assert f'<b id="net-savings-g">{fmt(fp.net_savings_g_vs_baseline)}</b>' in page

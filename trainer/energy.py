@@ -13,41 +13,23 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# CCF coefficients for GCP compute, https://www.cloudcarbonfootprint.org/docs/methodology/
-# (Appendix: GCP average min / max watts per vCPU; memory kWh per GB-hour). CCF's code
-# currently uses medians of 0.68 / 4.11 W (packages/gcp/src/domain/
-# GcpFootprintEstimationConstants.ts); we keep the documented averages.
-CPU_MIN_WATTS_PER_VCPU = 0.71
-CPU_MAX_WATTS_PER_VCPU = 4.26
-MEMORY_KWH_PER_GB_HOUR = 0.000392
-AVERAGE_UTILIZATION = 0.5  # CCF's fallback when no utilisation is known
+from trainer import energy_terms as terms_mod
+from trainer import power_data
+from trainer.energy_terms import EnergyTerm
 
-# GPU (min, max) watts per card from CCF, packages/core/src/compute/ComputeProcessorTypes.ts.
-# CCF has no L4: 72 W is NVIDIA's L4 datasheet maximum power; its 8 W minimum reuses the
-# T4's idle fraction (8/71 ~ 11 %), as the L4 is the T4's successor in the same power class.
-# fmt: off
-GPU_WATTS: dict[str, tuple[float, float]] = {
-    "NVIDIA_TESLA_T4": (8.0, 71.0), "NVIDIA_TESLA_V100": (35.0, 306.0),
-    "NVIDIA_TESLA_A100": (46.0, 407.0), "NVIDIA_A100_80GB": (46.0, 407.0),
-    "NVIDIA_TESLA_P100": (36.0, 306.0), "NVIDIA_TESLA_P4": (9.0, 76.5),
-    "NVIDIA_TESLA_K80": (35.0, 306.0), "NVIDIA_L4": (8.0, 72.0),
-}
-# GB of memory per vCPU of predefined machine families (cloud.google.com/compute/docs).
-MEMORY_GB_PER_VCPU: dict[str, float] = {
-    "n1-standard": 3.75, "n1-highmem": 6.5, "n1-highcpu": 0.9,
-    "e2-standard": 4.0, "e2-highmem": 8.0, "e2-highcpu": 1.0,
-    "n2-standard": 4.0, "n2-highmem": 8.0, "n2-highcpu": 1.0,
-    "n2d-standard": 4.0, "c2-standard": 4.0, "g2-standard": 4.0,
-}
-# Accelerator-optimised shapes whose memory is not a multiple of the vCPU count.
-FIXED_SHAPES: dict[str, tuple[int, float]] = {
-    "a2-highgpu-1g": (12, 85.0), "a2-highgpu-2g": (24, 170.0), "a2-highgpu-4g": (48, 340.0),
-    "a2-highgpu-8g": (96, 680.0), "a2-megagpu-16g": (96, 1360.0),
-}
-# fmt: on
+# CCF's GCP coefficients and the accelerator/machine tables live in energy_terms / power_data;
+# these names stay importable from here.
+CPU_MIN_WATTS_PER_VCPU = terms_mod.CPU_MIN_WATTS_PER_VCPU
+CPU_MAX_WATTS_PER_VCPU = terms_mod.CPU_MAX_WATTS_PER_VCPU
+MEMORY_KWH_PER_GB_HOUR = terms_mod.MEMORY_WATTS_PER_GB / 1000.0
+AVERAGE_UTILIZATION = terms_mod.AVERAGE_UTILIZATION
+MEMORY_GB_PER_VCPU = power_data.MEMORY_GB_PER_VCPU
+FIXED_SHAPES = power_data.FIXED_SHAPES
+# CodeCarbon CPU modes that read a hardware energy counter (RAPL and its front ends).
+COUNTER_CPU_MODES = ("intel_rapl", "intel_power_gadget", "windows_emi")
 # Used only for CodeCarbon's CO2 figure (not reported) when the region is not a GCP one.
 FALLBACK_COUNTRY_ISO = "USA"
 _MACHINE_RE = re.compile(r"^([a-z][a-z0-9]*-[a-z]+)-(\d+)$")
@@ -55,7 +37,12 @@ _MACHINE_RE = re.compile(r"^([a-z][a-z0-9]*-[a-z]+)-(\d+)$")
 
 @dataclass(frozen=True)
 class EnergyMeasurement:
-    """Energy of one run, in kWh, and how it was obtained."""
+    """Energy of one run, in kWh, and how it was obtained.
+
+    ``terms`` holds one :class:`~trainer.energy_terms.EnergyTerm` dict per component (cpu, ram
+    and, where there are accelerators, gpu); the kWh fields are their values and the total
+    their sum. ``method`` says whether CodeCarbon ran (``codecarbon``) or not (``estimate``).
+    """
 
     cpu_kwh: float
     gpu_kwh: float
@@ -64,10 +51,29 @@ class EnergyMeasurement:
     method: str  # "codecarbon" or "estimate"
     method_detail: str
     duration_s: float
+    terms: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the measurement as a JSON-ready dict."""
         return asdict(self)
+
+
+def _measurement(
+    terms: dict[str, EnergyTerm], method: str, detail: str, duration_s: float
+) -> EnergyMeasurement:
+    def kwh(name: str) -> float:
+        return terms[name].kwh if name in terms else 0.0
+
+    return EnergyMeasurement(
+        cpu_kwh=kwh("cpu"),
+        gpu_kwh=kwh("gpu"),
+        ram_kwh=kwh("ram"),
+        total_kwh=sum(t.kwh for t in terms.values()),
+        method=method,
+        method_detail=detail,
+        duration_s=duration_s,
+        terms={name: t.to_dict() for name, t in terms.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -100,20 +106,26 @@ def machine_shape(machine_type: str) -> MachineShape:
     )
 
 
-def gpu_watts(accelerator_type: str) -> tuple[float, float]:
-    """Return CCF's (min, max) watts of one card, e.g. ``NVIDIA_TESLA_T4``; else ValueError."""
+def accelerator_power(accelerator_type: str) -> power_data.AcceleratorPower:
+    """Idle/TDP watts of one accelerator unit, e.g. ``NVIDIA_H100_80GB``; else ValueError."""
     key = accelerator_type.upper()
-    if key not in GPU_WATTS:
+    if key not in power_data.ACCELERATOR_POWER:
         raise ValueError(
             f"accelerator_type {accelerator_type!r} is not known; use '' (none) or one of "
-            f"{sorted(GPU_WATTS)}"
+            f"{sorted(power_data.ACCELERATOR_POWER)}"
         )
-    return GPU_WATTS[key]
+    return power_data.ACCELERATOR_POWER[key]
+
+
+def gpu_watts(accelerator_type: str) -> tuple[float, float]:
+    """Return the (min, max) watts of one accelerator unit; else ValueError."""
+    power = accelerator_power(accelerator_type)
+    return power.min_watts, power.max_watts
 
 
 def average_watts(min_watts: float, max_watts: float, utilization: float) -> float:
     """Return CCF's average power: ``min_watts + utilization * (max_watts - min_watts)``."""
-    return min_watts + utilization * (max_watts - min_watts)
+    return terms_mod.average_watts(min_watts, max_watts, utilization)
 
 
 def estimate_energy(
@@ -135,7 +147,7 @@ def estimate_energy(
         note: Appended to ``method_detail`` (e.g. why CodeCarbon was not used).
 
     Returns:
-        The estimate, with ``method="estimate"``.
+        The estimate, with ``method="estimate"``; every term bounded by idle and full load.
 
     Raises:
         ValueError: For an unknown machine or accelerator type or negative inputs.
@@ -144,28 +156,58 @@ def estimate_energy(
         raise ValueError("need duration_s >= 0, accelerator_count >= 0, utilization in [0, 1]")
     shape = machine_shape(machine_type)
     hours = duration_s / 3600.0
-    cpu_w = shape.vcpus * average_watts(CPU_MIN_WATTS_PER_VCPU, CPU_MAX_WATTS_PER_VCPU, utilization)
-    gpu_w = 0.0
+    terms = {
+        "cpu": terms_mod.cpu_estimated(shape.vcpus, hours, utilization),
+        "ram": terms_mod.ram_modelled(shape.memory_gb, hours),
+    }
     if accelerator_type and accelerator_count:
-        gpu_w = accelerator_count * average_watts(*gpu_watts(accelerator_type), utilization)
-    cpu_kwh = cpu_w * hours / 1000.0
-    gpu_kwh = gpu_w * hours / 1000.0
-    ram_kwh = shape.memory_gb * MEMORY_KWH_PER_GB_HOUR * hours
+        terms["gpu"] = terms_mod.accelerator_term(
+            accelerator_power(accelerator_type),
+            accelerator_type,
+            accelerator_count,
+            hours,
+            None,
+            "nothing measured",
+            assumed=utilization,
+        )
+    gpu_w = terms["gpu"].kwh * 1000.0 / hours if "gpu" in terms and hours else 0.0
     detail = (
         f"Cloud Carbon Footprint GCP coefficients: {shape.vcpus} vCPU x "
         f"({CPU_MIN_WATTS_PER_VCPU}-{CPU_MAX_WATTS_PER_VCPU} W at {utilization:.0%} "
         f"utilisation), {shape.memory_gb:g} GB x {MEMORY_KWH_PER_GB_HOUR} kWh/GB-h, "
         f"GPU {accelerator_count} x {accelerator_type or 'none'} ({gpu_w:g} W); no PUE"
     )
-    return EnergyMeasurement(
-        cpu_kwh=cpu_kwh,
-        gpu_kwh=gpu_kwh,
-        ram_kwh=ram_kwh,
-        total_kwh=cpu_kwh + gpu_kwh + ram_kwh,
-        method="estimate",
-        method_detail=detail + (f"; {note}" if note else ""),
-        duration_s=duration_s,
-    )
+    return _measurement(terms, "estimate", detail + (f"; {note}" if note else ""), duration_s)
+
+
+class _CpuClock:
+    """Machine-wide CPU utilisation over an interval, from the kernel's CPU times.
+
+    Read directly rather than through ``psutil.cpu_percent``, whose module-wide state
+    CodeCarbon's own sampling resets.
+    """
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[float, float] | None:
+        try:
+            import psutil
+        except ImportError:
+            return None
+        times = psutil.cpu_times()
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        total = sum(times)
+        return total - idle, total
+
+    def utilization(self) -> float | None:
+        """Busy share of all CPUs since construction, or None if it cannot be read."""
+        end = self._read()
+        if self._start is None or end is None or end[1] <= self._start[1]:
+            return None
+        busy = (end[0] - self._start[0]) / (end[1] - self._start[1])
+        return min(1.0, max(0.0, busy))
 
 
 def _start_codecarbon(region: str) -> tuple[Any, str]:
@@ -193,30 +235,77 @@ def _start_codecarbon(region: str) -> tuple[Any, str]:
     return tracker, location
 
 
-def _codecarbon_result(tracker: Any, location: str, duration_s: float) -> EnergyMeasurement:
-    """Turn a stopped tracker's final data into an EnergyMeasurement."""
+def _hardware(tracker: Any, kind: str) -> Any:
+    """One of the tracker's hardware objects (CPU, GPU): private, so read defensively."""
+    return next((h for h in getattr(tracker, "_hardware", []) if type(h).__name__ == kind), None)
+
+
+def _gpu_has_counter(tracker: Any) -> bool:
+    """Whether every GPU CodeCarbon read has NVML's total energy counter in use."""
+    gpu = _hardware(tracker, "GPU")
+    devices = getattr(getattr(gpu, "devices", None), "devices", None) or []
+    return bool(devices) and all(
+        getattr(d, "_has_counter", False) and not getattr(d, "_use_power_fallback", True)
+        for d in devices
+    )
+
+
+@dataclass(frozen=True)
+class _RunContext:
+    machine: MachineShape
+    accelerator_type: str
+    accelerator_count: int
+    duration_s: float
+    cpu_utilization: float | None
+
+
+def _codecarbon_result(tracker: Any, location: str, run: _RunContext) -> EnergyMeasurement:
+    """Turn a stopped tracker's final data into per-term energy, each by its best method."""
     data = getattr(tracker, "final_emissions_data", None)
     if data is None:
         raise RuntimeError("CodeCarbon produced no final_emissions_data")
-    # How CPU power was obtained (RAPL, CPU load x TDP, constant): private, so read defensively.
-    cpu = next((h for h in getattr(tracker, "_hardware", []) if type(h).__name__ == "CPU"), None)
+    hours = run.duration_s / 3600.0
+    cpu = _hardware(tracker, "CPU")
+    mode = str(getattr(cpu, "_mode", "unknown"))
     cpu_how = f"{cpu!r}, TDP {getattr(cpu, '_tdp', '?')} W" if cpu is not None else "no CPU"
+    codecarbon = f"CodeCarbon {data.codecarbon_version}"
+    terms: dict[str, EnergyTerm] = {}
+    if mode in COUNTER_CPU_MODES:
+        terms["cpu"] = terms_mod.cpu_measured(float(data.cpu_energy), f"{codecarbon} ({mode})")
+    elif run.cpu_utilization is not None:
+        terms["cpu"] = terms_mod.cpu_modelled(
+            run.machine.vcpus,
+            run.cpu_utilization,
+            hours,
+            f"no CPU energy counter ({codecarbon} mode {mode}: {float(data.cpu_energy):.3g} kWh "
+            "from a TDP guess, not used)",
+        )
+    else:
+        terms["cpu"] = terms_mod.cpu_estimated(run.machine.vcpus, hours)
+    terms["ram"] = terms_mod.ram_modelled(run.machine.memory_gb, hours)
+    gpu_kwh = float(data.gpu_energy)
+    if _gpu_has_counter(tracker) and gpu_kwh > 0:
+        cards = max(run.accelerator_count, int(getattr(data, "gpu_count", 0) or 0), 1)
+        terms["gpu"] = terms_mod.gpu_measured(gpu_kwh, cards, hours, codecarbon)
+    elif run.accelerator_type and run.accelerator_count:
+        utilization = float(getattr(data, "gpu_utilization_percent", 0.0) or 0.0) / 100.0
+        terms["gpu"] = terms_mod.accelerator_term(
+            accelerator_power(run.accelerator_type),
+            run.accelerator_type,
+            run.accelerator_count,
+            hours,
+            utilization if utilization > 0 else None,
+            f"no NVML energy counter read ({codecarbon} reported {gpu_kwh:.3g} kWh, not used)",
+        )
     detail = (
-        f"CodeCarbon {data.codecarbon_version} offline, location {location}, "
+        f"{codecarbon} offline, location {location}, "
         f"tracking_mode={data.tracking_mode}; CPU {data.cpu_model!r} via {cpu_how}, "
-        f"avg {data.cpu_power:.2f} W; "
-        f"RAM avg {data.ram_power:.2f} W for {data.ram_total_size:.1f} GB (CodeCarbon model); "
-        f"GPU {data.gpu_model or 'none detected'} avg {data.gpu_power:.2f} W; PUE {data.pue}"
+        f"avg {data.cpu_power:.2f} W; CodeCarbon RAM {data.ram_power:.2f} W for "
+        f"{data.ram_total_size:.1f} GB replaced by the machine type's "
+        f"{run.machine.memory_gb:g} GB; GPU {data.gpu_model or 'none detected'} avg "
+        f"{data.gpu_power:.2f} W; PUE {data.pue}; per-term methods in terms"
     )
-    return EnergyMeasurement(
-        cpu_kwh=float(data.cpu_energy),
-        gpu_kwh=float(data.gpu_energy),
-        ram_kwh=float(data.ram_energy),
-        total_kwh=float(data.energy_consumed),
-        method="codecarbon",
-        method_detail=detail,
-        duration_s=duration_s,
-    )
+    return _measurement(terms, "codecarbon", detail, run.duration_s)
 
 
 @contextmanager
@@ -228,12 +317,13 @@ def measure_energy(
     *,
     use_codecarbon: bool = True,
 ) -> Iterator[EnergyMeter]:
-    """Measure the energy used while the ``with`` block runs.
+    """Measure the energy used while the ``with`` block runs, term by term.
 
     Args:
         region: The GCP region (CodeCarbon location); other values such as
             ``"local"`` fall back to a country-level location.
-        machine_type: The machine type, used by the estimate fallback.
+        machine_type: The machine type: its vCPUs and memory model the CPU and RAM terms
+            where no energy counter reads them.
         accelerator_type: Vertex AI accelerator name, or empty for none.
         accelerator_count: Number of accelerator cards.
         use_codecarbon: False skips CodeCarbon and always estimates.
@@ -244,9 +334,9 @@ def measure_energy(
     Raises:
         ValueError: On entry, for an unknown machine or accelerator type.
     """
-    machine_shape(machine_type)  # fail before the work, not after it
+    shape = machine_shape(machine_type)  # fail before the work, not after it
     if accelerator_type:
-        gpu_watts(accelerator_type)
+        accelerator_power(accelerator_type)
     meter = EnergyMeter()
     tracker: Any = None
     location = ""
@@ -256,15 +346,17 @@ def measure_energy(
             tracker, location = _start_codecarbon(region)
         except Exception as exc:  # any failure means: estimate instead
             why_not = f"CodeCarbon unavailable: {type(exc).__name__}: {exc}"
+    clock = _CpuClock()
     start = time.perf_counter()
     try:
         yield meter
     finally:
         duration = time.perf_counter() - start
+        run = _RunContext(shape, accelerator_type, accelerator_count, duration, clock.utilization())
         if tracker is not None:
             try:
                 tracker.stop()
-                meter.result = _codecarbon_result(tracker, location, duration)
+                meter.result = _codecarbon_result(tracker, location, run)
             except Exception as exc:  # any failure means: estimate instead
                 why_not = f"CodeCarbon failed: {type(exc).__name__}: {exc}"
         if meter.result is None:

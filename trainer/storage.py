@@ -263,3 +263,16 @@ def bucket_location(uri: str) -> str:
     except Exception as exc:  # the API's own errors: not found, forbidden
         raise StorageError(f"cannot read the location of bucket {bucket_name}: {exc}") from exc
     return str(bucket.location or "").lower()
+
+
+def object_size(uri: str) -> int | None:
+    """Size in bytes of a local file or ``gs://`` object; None if it cannot be read."""
+    if not is_gcs_uri(uri):
+        path = Path(uri)
+        return path.stat().st_size if path.is_file() else None
+    bucket_name, name = split_gcs_uri(uri)
+    try:
+        blob = _client().bucket(bucket_name).get_blob(name)  # type: ignore[attr-defined]
+    except Exception:  # the size only refines the data-movement term; never fail a run on it
+        return None
+    return None if blob is None or blob.size is None else int(blob.size)

@@ -20,9 +20,11 @@ from carbon_aware.delivery.step_logs import (
     failure_cause,
 )
 from carbon_aware.delivery.template import effective_parameters, load_template, template_inputs
+from carbon_aware.footprint.orchestration import TIMINGS_ENV
 from carbon_aware.parameters import validate_run_parameters
 from carbon_aware.preflight import check_local_inputs
 
+TIMINGS_FILE = "step_timings.json"
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
 # The run's own copy of the template it ran.
 TEMPLATE_FILE = "pipeline.yaml"
@@ -61,6 +63,38 @@ def default_output_dir(root: str | Path = "local_outputs", now: datetime | None 
     """Returns ``local_outputs/<UTC timestamp>/``."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     return Path(root) / stamp
+
+
+class _StepTimings:
+    """Records every finished step's run time in a file the report step reads (orchestration).
+
+    Forwards everything to the run's own observer.
+    """
+
+    def __init__(self, path: Path, inner: RunObserver | None) -> None:
+        self.path = path
+        self._inner = inner
+        self._seconds: dict[str, float] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}", encoding="utf-8")
+
+    def run_started(self, parameters: Any, output_dir: Path) -> None:
+        if self._inner is not None:
+            self._inner.run_started(parameters, output_dir)
+
+    def step_started(self, step: str) -> None:
+        if self._inner is not None:
+            self._inner.step_started(step)
+
+    def step_finished(self, step: str, ok: bool, seconds: float) -> None:
+        self._seconds[step] = round(seconds, 3)
+        self.path.write_text(json.dumps(self._seconds, sort_keys=True), encoding="utf-8")
+        if self._inner is not None:
+            self._inner.step_finished(step, ok, seconds)
+
+    def run_ended(self) -> None:
+        if self._inner is not None:
+            self._inner.run_ended()
 
 
 def local_parameters(template_path: str | Path, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +168,11 @@ def run_local(
         raise_on_error=True,
     )
     pipeline = components.load_component_from_file(str(template_path))
-    logs = StepLogs(out / "logs", observer, echo)
+    timings = _StepTimings(out / "logs" / TIMINGS_FILE, observer)
+    logs = StepLogs(out / "logs", timings, echo)
+    # The steps are subprocesses of this one and inherit its environment.
+    previous = os.environ.get(TIMINGS_ENV)
+    os.environ[TIMINGS_ENV] = str(timings.path)
     try:
         with warnings.catch_warnings(), capture_step_logs(logs):
             # The subprocess runner warns that the steps' image is not a Python image: running
@@ -146,6 +184,10 @@ def run_local(
     except RuntimeError as err:
         raise _step_failure(logs, err) from None
     finally:
+        if previous is None:
+            os.environ.pop(TIMINGS_ENV, None)
+        else:
+            os.environ[TIMINGS_ENV] = previous
         if observer is not None:
             observer.run_ended()
     copied: dict[str, Path] = {}

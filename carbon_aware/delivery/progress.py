@@ -64,8 +64,32 @@ def summary_rows(result: LocalRunResult) -> list[tuple[str, str]]:
         ),
         ("energy used", f"{f['energy_kwh']:.6f} kWh IT ({f['energy']['method']}), PUE {f['pue']}"),
         ("emissions", f"{f['co2e_g']:.4f} gCO2e (baseline {f['baseline_co2e_g']:.4f} gCO2e)"),
-        ("saving", f"{f['savings_pct_vs_baseline']:.1f}% vs baseline"),
+        ("saving", f"{f['savings_pct_vs_baseline']:.1f}% vs baseline{_saving_range(f)}"),
+        *_overhead(f),
         ("SCI", f"{f['sci']['value']:.4g} {f['sci']['unit']} (embodied {f['embodied_g']:.4g} g)"),
+    ]
+
+
+def _saving_range(f: dict[str, Any]) -> str:
+    """`` (range a to b%, holds)`` where the record has ranges (schema 1.2)."""
+    u = f.get("uncertainty")
+    if not u:
+        return ""
+    low, high = u["savings_pct_vs_baseline"]
+    return f" (range {low:.1f} to {high:.1f}%, {'holds' if u['saving_holds'] else 'not sure'})"
+
+
+def _overhead(f: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the pipeline's other steps cost, beside the saving."""
+    o = f.get("orchestration")
+    if not o:
+        return []
+    return [
+        (
+            "steps' cost",
+            f"{o['co2e_g']:.4f} gCO2e orchestration; net saving "
+            f"{f['net_savings_g_vs_baseline']:.4f} gCO2e",
+        )
     ]
 
 

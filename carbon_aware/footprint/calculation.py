@@ -10,20 +10,28 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from carbon_aware.decision import RegionDecision
+from carbon_aware.footprint import uncertainty as bounds
+from carbon_aware.footprint.data_movement import data_movement_term
 from carbon_aware.footprint.embodied import Embodied, embodied_from_run_record
 from carbon_aware.footprint.intensity_window import parse_utc, time_weighted
+from carbon_aware.footprint.orchestration import (
+    StepEnergy,
+    StepTimings,
+    orchestration_steps,
+)
 from carbon_aware.footprint.planned import planned_vs_actual
 from carbon_aware.footprint.pue import PueFigure, resolve_pue
 from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.intensity.watttime import GCO2E_PER_KWH_PER_LBS_PER_MWH
 from carbon_aware.regions import ANNUAL_DATA_YEAR, get_region
+from trainer.energy_terms import EnergyTerm, terms_of
 
-FOOTPRINT_SCHEMA_VERSION = "1.1"
+FOOTPRINT_SCHEMA_VERSION = "1.2"
 
 FUNCTIONAL_UNITS: tuple[str, ...] = ("training_run", "1k_training_examples", "1k_predictions")
 UNITS = {
@@ -72,12 +80,27 @@ class EnergyBreakdown:
     total_kwh: float
     method: str
     method_detail: str
+    terms: dict[str, EnergyTerm] = field(default_factory=dict)
+    low_kwh: float = 0.0
+    high_kwh: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("cpu_kwh", "gpu_kwh", "ram_kwh", "total_kwh"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"energy {name} must be a finite number >= 0 kWh, got {value!r}")
+
+    def with_term(self, name: str, term: EnergyTerm | None) -> EnergyBreakdown:
+        """The breakdown with one more term (e.g. data movement) in its total and bounds."""
+        if term is None:
+            return self
+        return replace(
+            self,
+            terms={**self.terms, name: term},
+            total_kwh=self.total_kwh + term.kwh,
+            low_kwh=self.low_kwh + term.low_kwh,
+            high_kwh=self.high_kwh + term.high_kwh,
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +115,7 @@ class RegionEmissions:
     co2e_g: float
     cfe_fraction: float | None
     market_based_co2e_g: float | None
+    energy_kwh: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +132,34 @@ class Sci:
     energy_kwh: float
     intensity_gco2e_per_kwh: float
     method: str = "Green Software Foundation SCI specification: SCI = ((E * I) + M) per R"
+
+
+@dataclass(frozen=True)
+class Orchestration:
+    """The pipeline's other steps: their energy and emissions (location-based, and market).
+
+    All of them are counted, an upper bound on what being carbon-aware added (a pipeline
+    that is not carbon-aware still trains and evaluates, but fetches no intensity).
+    """
+
+    status: str  # "timed" or "not-measured"
+    source: str
+    region: str
+    region_basis: str
+    pue: float
+    intensity_gco2e_per_kwh: float
+    energy_kwh: float
+    low_kwh: float
+    high_kwh: float
+    co2e_g: float
+    low_co2e_g: float
+    high_co2e_g: float
+    market_based_co2e_g: float | None
+    steps: list[StepEnergy]
+    method: str = (
+        "each step's run time x the shape it requests (vCPUs x Cloud Carbon Footprint per-vCPU "
+        "watts at 50 %, range 0-100 %; memory x W/GB), x PUE x the region's intensity"
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +190,10 @@ class Footprint:
     embodied: Embodied
     embodied_g: float
     sci: Sci
+    orchestration: Orchestration
+    total_co2e_g: float
+    net_savings_g_vs_baseline: float
+    uncertainty: dict[str, Any]
     fallback_regions: list[str]
     run: dict[str, Any]
     provider: str
@@ -158,7 +214,7 @@ def energy_from_run_record(run_record: dict[str, Any]) -> EnergyBreakdown:
     """
     try:
         energy = run_record["energy"]
-        return EnergyBreakdown(
+        breakdown = EnergyBreakdown(
             cpu_kwh=float(energy["cpu_kwh"]),
             gpu_kwh=float(energy["gpu_kwh"]),
             ram_kwh=float(energy["ram_kwh"]),
@@ -166,8 +222,22 @@ def energy_from_run_record(run_record: dict[str, Any]) -> EnergyBreakdown:
             method=str(energy["method"]),
             method_detail=str(energy.get("method_detail", "")),
         )
+        terms = terms_of(energy)
     except (KeyError, TypeError) as err:
         raise ValueError(f"run record has no complete 'energy' block: missing {err}") from err
+    # The bounds scale with the total the record states (its terms may be rounded apart).
+    central = sum(t.kwh for t in terms.values())
+    scale = breakdown.total_kwh / central if central > 0 else 1.0
+    return replace(
+        breakdown,
+        terms=terms,
+        low_kwh=scale * sum(t.low_kwh for t in terms.values())
+        if central > 0
+        else breakdown.total_kwh,
+        high_kwh=scale * sum(t.high_kwh for t in terms.values())
+        if central > 0
+        else breakdown.total_kwh,
+    )
 
 
 def emissions_g(energy_kwh: float, pue: float, gco2e_per_kwh: float) -> float:
@@ -224,11 +294,131 @@ def _region_emissions(
         co2e_g=co2e,
         cfe_fraction=cfe,
         market_based_co2e_g=None if cfe is None else co2e * (1.0 - cfe),
+        energy_kwh=energy_kwh,
     ), weighted
 
 
-def _saving_pct(co2e: float, baseline: float) -> float:
-    return round(100.0 * (1.0 - co2e / baseline), 4) if baseline > 0 else 0.0
+_saving_pct = bounds.saving_pct
+
+
+def _region_bounds(
+    energy: EnergyBreakdown,
+    emissions: RegionEmissions,
+    series: Sequence[IntensityReading] | None,
+    window: tuple[datetime, datetime] | None,
+) -> bounds.RegionBounds:
+    return bounds.RegionBounds(
+        energy_kwh=energy.total_kwh,
+        energy=bounds.Range(energy.low_kwh, energy.high_kwh, "each term's documented range"),
+        pue=emissions.pue,
+        intensity=emissions.intensity_gco2e_per_kwh,
+        intensity_range=bounds.intensity_range(
+            emissions.intensity_gco2e_per_kwh,
+            series,
+            window,
+            emissions.intensity_method == "time-weighted",
+        ),
+        cfe_fraction=emissions.cfe_fraction,
+    )
+
+
+def _orchestration(
+    timings: StepTimings | None,
+    training_duration_s: float,
+    decided: Mapping[str, float],
+    decision: RegionDecision,
+    pue: float,
+) -> Orchestration:
+    """The pipeline's other steps, in the region they ran in (the pipeline's own on Vertex)."""
+    steps = orchestration_steps(timings, training_duration_s) if timings else []
+    region = timings.region if timings and timings.region else decision.baseline_region
+    basis = (
+        "the pipeline job's region"
+        if timings and timings.region
+        else "not a Vertex run: the baseline region's intensity stands in for this machine's grid"
+    )
+    try:
+        catalogued = get_region(region)
+    except ValueError:
+        catalogued = None
+    intensity = decided.get(region)
+    if intensity is None:
+        annual = catalogued.annual_gco2e_per_kwh if catalogued else None
+        intensity = annual if annual is not None else decision.baseline_gco2e_per_kwh
+    figure = resolve_pue(region, pue) if catalogued else resolve_pue(decision.baseline_region, pue)
+    kwh = sum(step.energy_kwh for step in steps)
+    low = sum(step.low_kwh for step in steps)
+    high = sum(step.high_kwh for step in steps)
+    band = bounds.HOURLY_VS_ANNUAL_BAND
+    cfe = catalogued.google_cfe_fraction if catalogued else None
+    co2e = emissions_g(kwh, figure.value, intensity)
+    return Orchestration(
+        status="timed" if steps else "not-measured",
+        source=timings.source if timings else "no step timings (neither run-local nor Vertex AI)",
+        region=region,
+        region_basis=basis,
+        pue=figure.value,
+        intensity_gco2e_per_kwh=intensity,
+        energy_kwh=kwh,
+        low_kwh=low,
+        high_kwh=high,
+        co2e_g=co2e,
+        low_co2e_g=low * figure.value * intensity * band[0],
+        high_co2e_g=high * figure.value * intensity * band[1],
+        market_based_co2e_g=None if cfe is None else co2e * (1.0 - cfe),
+        steps=steps,
+    )
+
+
+def _pair(found: bounds.Range) -> list[float]:
+    return [found.low, found.high]
+
+
+def _uncertainty(
+    chosen: bounds.RegionBounds,
+    base: bounds.RegionBounds,
+    energy: EnergyBreakdown,
+    overhead: Orchestration,
+    embodied_g: float,
+    r_count: float,
+) -> dict[str, Any]:
+    """``[low, high]`` of the headline figures; location-based and market-based apart."""
+    orchestration = bounds.Range(overhead.low_co2e_g, overhead.high_co2e_g, "orchestration")
+    co2e = bounds.co2e_range(chosen)
+    location = bounds.saving_ranges(chosen, base, orchestration)
+    market: dict[str, Any] | None = None
+    if chosen.cfe_fraction is not None and base.cfe_fraction is not None:
+        mb = bounds.saving_ranges(chosen, base, orchestration, market=True)
+        market = {
+            "co2e_g": [co2e.low * (1 - chosen.cfe_fraction), co2e.high * (1 - chosen.cfe_fraction)],
+            "savings_pct_vs_baseline": _pair(mb["savings_pct_vs_baseline"]),
+            "saving_holds": mb["savings_pct_vs_baseline"].low > 0,
+        }
+    total = [co2e.low + orchestration.low, co2e.high + orchestration.high]
+    return {
+        "basis": "location-based unless under market_based",
+        "energy_kwh": [energy.low_kwh, energy.high_kwh],
+        "terms": {name: [t.low_kwh, t.high_kwh] for name, t in energy.terms.items()},
+        "intensity_gco2e_per_kwh": _pair(chosen.intensity_range),
+        "intensity_basis": chosen.intensity_range.basis,
+        "baseline_intensity_gco2e_per_kwh": _pair(base.intensity_range),
+        "baseline_intensity_basis": base.intensity_range.basis,
+        "co2e_g": _pair(co2e),
+        "baseline_co2e_g": _pair(bounds.co2e_range(base)),
+        "savings_pct_vs_baseline": _pair(location["savings_pct_vs_baseline"]),
+        "savings_g_vs_baseline": _pair(location["savings_g_vs_baseline"]),
+        "saving_holds": location["savings_pct_vs_baseline"].low > 0,
+        "orchestration_co2e_g": [orchestration.low, orchestration.high],
+        "total_co2e_g": total,
+        "net_savings_g_vs_baseline": _pair(location["net_savings_g_vs_baseline"]),
+        "net_saving_holds": location["net_savings_g_vs_baseline"].low > 0,
+        "sci": [(total[0] + embodied_g) / r_count, (total[1] + embodied_g) / r_count],
+        "market_based": market,
+        "method": (
+            "worst case: every energy term at the low (high) end of its documented range with "
+            "the intensity at the low (high) end of its range; PUE and embodied not varied"
+        ),
+    }
 
 
 def compute_footprint(
@@ -242,6 +432,7 @@ def compute_footprint(
     lifetime_years: float = 4.0,
     planned_start_utc: str = "",
     planned_gco2e_per_kwh: float = 0.0,
+    step_timings: StepTimings | None = None,
 ) -> Footprint:
     """Computes the run's emissions, what the same energy would have emitted elsewhere, and SCI.
 
@@ -257,11 +448,15 @@ def compute_footprint(
         lifetime_years: Hardware lifetime for embodied emissions.
         planned_start_utc: The start ``submit --start-within`` planned (empty: no plan).
         planned_gco2e_per_kwh: The plan's expected intensity.
+        step_timings: The pipeline's step run times (orchestration); None: not measured.
 
     Returns:
         The footprint record.
     """
-    energy = energy_from_run_record(run_record)
+    compute = energy_from_run_record(run_record)
+    data = run_record.get("data") or {}
+    replicas = int((run_record.get("replicas") or {}).get("count", 1) or 1)
+    energy = compute.with_term("data_movement", data_movement_term(data, decision.region, replicas))
     r_count, r_basis = functional_units(functional_unit, run_record, predictions_served)
     window = None
     if "start_utc" in run_record and "end_utc" in run_record:
@@ -271,9 +466,18 @@ def compute_footprint(
     series = intensity_series or {}
     regions: dict[str, RegionEmissions] = {}
     weights: dict[str, tuple[float, float, int] | None] = {}
+    region_energy: dict[str, EnergyBreakdown] = {}
     for name, value in sorted(decided.items()):
+        region_energy[name] = compute.with_term(
+            "data_movement", data_movement_term(data, name, replicas)
+        )
         regions[name], weights[name] = _region_emissions(
-            name, value, energy.total_kwh, resolve_pue(name, pue), series.get(name), window
+            name,
+            value,
+            region_energy[name].total_kwh,
+            resolve_pue(name, pue),
+            series.get(name),
+            window,
         )
     chosen, base = regions[decision.region], regions[decision.baseline_region]
     weighted = weights[decision.region]
@@ -287,17 +491,28 @@ def compute_footprint(
         source = f"{decision.source} ({decision.kind}, value used for the decision)"
     embodied = embodied_from_run_record(run_record, lifetime_years)
     facility_kwh = energy.total_kwh * chosen.pue
+    overhead = _orchestration(
+        step_timings, float(run_record.get("duration_s", 0.0) or 0.0), decided, decision, pue
+    )
     sci = Sci(
-        value=(chosen.co2e_g + embodied.embodied_g) / r_count,
+        value=(chosen.co2e_g + overhead.co2e_g + embodied.embodied_g) / r_count,
         unit=f"gCO2e per {functional_unit}",
         functional_unit=functional_unit,
         functional_unit_count=r_count,
         functional_unit_basis=r_basis,
-        operational_g=chosen.co2e_g,
+        operational_g=chosen.co2e_g + overhead.co2e_g,
         embodied_g=embodied.embodied_g,
-        energy_kwh=facility_kwh,
+        energy_kwh=facility_kwh + overhead.energy_kwh * overhead.pue,
         intensity_gco2e_per_kwh=chosen.intensity_gco2e_per_kwh,
+        method=(
+            "Green Software Foundation SCI specification: SCI = ((E * I) + M) per R; E * I "
+            "includes the pipeline's orchestration steps"
+        ),
     )
+    bounded = {
+        name: _region_bounds(region_energy[name], regions[name], series.get(name), window)
+        for name in (decision.region, decision.baseline_region)
+    }
     market: dict[str, Any] = {
         "co2e_g": chosen.market_based_co2e_g,
         "baseline_co2e_g": base.market_based_co2e_g,
@@ -357,6 +572,17 @@ def compute_footprint(
         embodied=embodied,
         embodied_g=embodied.embodied_g,
         sci=sci,
+        orchestration=overhead,
+        total_co2e_g=chosen.co2e_g + overhead.co2e_g,
+        net_savings_g_vs_baseline=base.co2e_g - chosen.co2e_g - overhead.co2e_g,
+        uncertainty=_uncertainty(
+            bounded[decision.region],
+            bounded[decision.baseline_region],
+            energy,
+            overhead,
+            embodied.embodied_g,
+            r_count,
+        ),
         fallback_regions=list(decision.fallback_regions),
         run={key: run_record[key] for key in run_keys if key in run_record},
         provider=decision.provider,

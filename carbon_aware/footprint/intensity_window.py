@@ -52,3 +52,23 @@ def time_weighted(
     if covered <= 0:
         return None
     return weighted / covered, covered / (end - start).total_seconds(), used
+
+
+def window_values(
+    readings: Sequence[IntensityReading], start: datetime, end: datetime
+) -> list[float]:
+    """The readings (gCO2e/kWh) that :func:`time_weighted` weights over [start, end]."""
+    points = sorted(
+        (parse_utc(r.datetime_utc), r.gco2e_per_kwh)
+        for r in readings
+        if r.kind in _SERIES_KINDS and "T" in r.datetime_utc
+    )
+    end = max(end, start + timedelta(seconds=1))
+    gaps = sorted(b[0] - a[0] for a, b in itertools.pairwise(points))
+    step = gaps[len(gaps) // 2] if gaps else timedelta(hours=1)
+    return [
+        value
+        for index, (moment, value) in enumerate(points)
+        if (min(end, points[index + 1][0] if index + 1 < len(points) else moment + step))
+        > max(start, moment)
+    ]

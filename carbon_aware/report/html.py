@@ -162,6 +162,7 @@ def render_html(
         else ""
     )
     sci = footprint.sci
+    u = footprint.uncertainty
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Carbon footprint: {html.escape(footprint.region)}</title>
@@ -170,7 +171,13 @@ def render_html(
 <p class="headline" id="headline">Trained in <b>{html.escape(footprint.region)}</b>:
 <b id="co2e-g">{fmt(footprint.co2e_g)}</b> gCO2e vs {fmt(footprint.baseline_co2e_g)} gCO2e in
 {html.escape(footprint.baseline_region)} &mdash;
-<b id="savings-pct">{pct(footprint.savings_pct_vs_baseline)}</b>% less.
+<b id="savings-pct">{pct(footprint.savings_pct_vs_baseline)}</b>% less
+(range <span id="savings-range">{pct(u["savings_pct_vs_baseline"][0])} to
+{pct(u["savings_pct_vs_baseline"][1])}</span>%; the saving
+<span id="saving-holds">{"holds" if u["saving_holds"] else "does not hold"}</span>
+across the ranges).
+Orchestration: <b id="orchestration-g">{fmt(footprint.orchestration.co2e_g)}</b> gCO2e; net saving
+<b id="net-savings-g">{fmt(footprint.net_savings_g_vs_baseline)}</b> g.
 Embodied: <b id="embodied-g">{fmt(footprint.embodied_g)}</b> gCO2e.
 SCI: <b id="sci">{fmt(sci.value)}</b> {html.escape(sci.unit)}.</p>
 {fallback}

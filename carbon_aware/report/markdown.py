@@ -9,6 +9,12 @@ from carbon_aware.decision import RegionDecision
 from carbon_aware.footprint.calculation import Footprint
 from carbon_aware.history.bigquery import FootprintHistory
 from carbon_aware.report._text import fmt, pct
+from carbon_aware.report.bounds import (
+    headline,
+    orchestration_lines,
+    term_lines,
+    uncertainty_lines,
+)
 from carbon_aware.report.levers import lever_lines, reused_steps
 
 SAVINGS_HEADER = [
@@ -231,6 +237,8 @@ def render_markdown(
         f"({fmt(footprint.savings_g_vs_baseline)} g). "
         f"SCI: **{fmt(sci.value)} {sci.unit}**.",
         "",
+        headline(footprint),
+        "",
     ]
     if footprint.fallback_regions:
         lines += [
@@ -268,17 +276,9 @@ def render_markdown(
         f"{fmt(footprint.baseline_intensity_gco2e_per_kwh, 1)} gCO2e/kWh",
         "",
         *plan_lines(footprint.plan),
-        "## Energy",
-        "",
-        "| component | kWh |",
-        "|---|---:|",
-        f"| CPU | {fmt(e.cpu_kwh, 6)} |",
-        f"| GPU | {fmt(e.gpu_kwh, 6)} |",
-        f"| RAM | {fmt(e.ram_kwh, 6)} |",
-        f"| IT total | {fmt(e.total_kwh, 6)} |",
-        f"| facility total (x PUE {footprint.pue:.2f}) | {fmt(footprint.facility_energy_kwh, 6)} |",
-        "",
-        f"Energy method: `{e.method}` ({e.method_detail}).",
+        *term_lines(footprint),
+        f"Facility total (x PUE {footprint.pue:.2f}): {fmt(footprint.facility_energy_kwh, 6)} "
+        f"kWh. Measurement: `{e.method}` ({e.method_detail}).",
         "",
         "## Emissions",
         "",
@@ -288,8 +288,13 @@ def render_markdown(
         f"| operational, market-based view (x (1 - CFE {_share(market['cfe_fraction'])})) "
         f"| {fmt(market['co2e_g'])} |",
         f"| embodied share of the hardware (M) | {fmt(footprint.embodied_g)} |",
-        f"| total, location-based + embodied | {fmt(footprint.co2e_g + footprint.embodied_g)} |",
+        f"| orchestration, location-based (the pipeline's other steps) "
+        f"| {fmt(footprint.orchestration.co2e_g)} |",
+        f"| total, location-based + orchestration + embodied "
+        f"| {fmt(footprint.total_co2e_g + footprint.embodied_g)} |",
         "",
+        *orchestration_lines(footprint),
+        *uncertainty_lines(footprint),
         SAVINGS_HEADING,
         "",
         "Every region gets this run's IT energy, its own PUE and its own grid intensity.",
@@ -305,13 +310,14 @@ def render_markdown(
         "",
         "## Software Carbon Intensity (SCI)",
         "",
-        f"SCI = (E x I + M) / R = ({fmt(sci.energy_kwh, 6)} kWh x "
-        f"{fmt(sci.intensity_gco2e_per_kwh, 1)} gCO2e/kWh + {fmt(sci.embodied_g)} gCO2e) / "
-        f"{fmt(sci.functional_unit_count)} = **{fmt(sci.value)} {sci.unit}**",
+        f"SCI = (E x I + M) / R = ({fmt(sci.operational_g)} gCO2e + {fmt(sci.embodied_g)} "
+        f"gCO2e) / {fmt(sci.functional_unit_count)} = **{fmt(sci.value)} {sci.unit}**",
         "",
         f"- Functional unit R: `{sci.functional_unit}`, {sci.functional_unit_basis}.",
-        f"- E: facility energy (IT x PUE), kWh. I: {footprint.intensity_method} intensity, "
-        "gCO2e/kWh. M: embodied emissions, gCO2e.",
+        f"- E x I: the run's facility energy x its {footprint.intensity_method} intensity "
+        f"({fmt(footprint.co2e_g)} g) plus the orchestration steps' ("
+        f"{fmt(footprint.orchestration.co2e_g)} g); E = {fmt(sci.energy_kwh, 6)} kWh in all. "
+        "M: embodied emissions, gCO2e.",
         "",
     ]
     lines += history_lines(history)

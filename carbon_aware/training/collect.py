@@ -16,7 +16,7 @@ from typing import Any
 from carbon_aware.training.contract import METRICS_FILE, OutputLayout, parse_metrics
 from carbon_aware.training.data_location import locate_data
 from carbon_aware.training.runner import MachineSpec
-from trainer import energy, storage
+from trainer import energy, energy_terms, storage
 
 SCHEMA_VERSION = 2
 PROGRAM_RECORD = "run_record.json"
@@ -95,6 +95,16 @@ def read_replica_records(layout: OutputLayout, machine: MachineSpec) -> list[dic
     return sorted(records, key=lambda r: str(r["replica"]))
 
 
+def _sum_terms(replicas: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each component's term summed over the replicas (methods: the weakest one)."""
+    per_replica = [energy_terms.terms_of(r["energy"]) for r in replicas]
+    names = sorted({name for terms in per_replica for name in terms})
+    return {
+        name: energy_terms.sum_terms([t[name] for t in per_replica if name in t]).to_dict()
+        for name in names
+    }
+
+
 def _sum_energy(replicas: list[dict[str, Any]]) -> dict[str, Any]:
     totals = {term: sum(float(r["energy"][term]) for r in replicas) for term in ENERGY_TERMS}
     methods = sorted({str(r["energy"]["method"]) for r in replicas})
@@ -105,6 +115,7 @@ def _sum_energy(replicas: list[dict[str, Any]]) -> dict[str, Any]:
         "method": methods[0] if len(methods) == 1 else "mixed",
         "method_detail": f"sum over {len(replicas)} replica(s), {measured} measured: {detail}",
         "duration_s": max(float(r["energy"]["duration_s"]) for r in replicas),
+        "terms": _sum_terms(replicas),
     }
 
 

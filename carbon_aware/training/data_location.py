@@ -45,6 +45,7 @@ class DataLocation:
     location: str
     regions: tuple[str, ...]
     residency_groups: tuple[str, ...]
+    size_bytes: int | None = None
 
     def to_dict(self, chosen_region: str) -> dict[str, Any]:
         """The run record's ``data`` block, with whether the read crossed regions."""
@@ -71,13 +72,14 @@ def locate_data(data_uri: str) -> DataLocation:
     Raises:
         trainer.storage.StorageError: The bucket cannot be read.
     """
+    size = storage.object_size(data_uri) if data_uri else None
     if not storage.is_gcs_uri(data_uri):
-        return DataLocation(data_uri or "bundled", "local", (), ())
+        return DataLocation(data_uri or "bundled", "local", (), (), size)
     location = storage.bucket_location(data_uri)
     regions = storage_regions(location)
     catalogue = load_catalogue()
     groups = sorted({catalogue[r].residency_group for r in regions if r in catalogue})
-    return DataLocation(data_uri, location, regions, tuple(groups))
+    return DataLocation(data_uri, location, regions, tuple(groups), size)
 
 
 def check_data_residency(data_uri: str, residency: str) -> DataLocation | None:

@@ -106,7 +106,7 @@ def test_footprint_json_has_the_versioned_schema():
     ):
         assert key in record
     assert record["energy"]["method"] == "estimate"
-    assert record["schema_version"] == "1.1"
+    assert record["schema_version"] == "1.2"
     assert record["sci"]["functional_unit"] == "training_run"
 
 

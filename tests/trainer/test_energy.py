@@ -77,8 +77,8 @@ def test_unknown_machine_type_lists_known_families(machine_type: str) -> None:
 
 def test_unknown_accelerator_lists_known_ones() -> None:
     assert energy.gpu_watts("nvidia_tesla_v100") == (35.0, 306.0)
-    with pytest.raises(ValueError, match=r"'TPU_V2' is not known.*NVIDIA_L4"):
-        energy.gpu_watts("TPU_V2")
+    with pytest.raises(ValueError, match=r"'TPU_V9' is not known.*NVIDIA_L4"):
+        energy.gpu_watts("TPU_V9")
 
 
 def test_negative_duration_is_rejected() -> None:
@@ -158,4 +158,6 @@ def test_measurement_serialises_to_a_plain_dict() -> None:
         "method",
         "method_detail",
         "duration_s",
+        "terms",
     }
+    assert set(as_dict["terms"]) == {"cpu", "ram"}

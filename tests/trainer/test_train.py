@@ -66,7 +66,7 @@ def bundled_run(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
         ({"label_column": ""}, r"label_column must be a non-empty string"),
         ({"output_dir": ""}, r"output_dir must be a non-empty string"),
         ({"machine_type": "huge-1"}, r"machine_type 'huge-1' is not known"),
-        ({"accelerator_type": "TPU_V3", "accelerator_count": 1}, r"'TPU_V3' is not known"),
+        ({"accelerator_type": "TPU_V9", "accelerator_count": 1}, r"'TPU_V9' is not known"),
         ({"accelerator_type": "NVIDIA_TESLA_T4"}, r"disagree; give both"),
         ({"accelerator_count": 2}, r"disagree; give both"),
         ({"accelerator_count": 17}, r"accelerator_count must be an integer in \[0, 16\]"),
