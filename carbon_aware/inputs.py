@@ -7,10 +7,26 @@ it and exits with status 2 instead of showing a traceback.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+
+def utc_time(text: str, option: str) -> datetime:
+    """Parses an ISO 8601 time that must carry a UTC offset (``2030-01-31T02:00Z``).
+
+    Raises:
+        ValueError: Not ISO 8601, or no offset; the message names the option and the value.
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is not ISO 8601") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{option} {text!r} needs a UTC offset, e.g. 2030-01-31T02:00Z")
+    return moment
 
 
 def existing_file(path: str | Path, option: str) -> Path:

@@ -34,7 +34,7 @@ from carbon_aware.delivery.template import (
     resolve_parameters,
     template_inputs,
 )
-from carbon_aware.inputs import read_yaml
+from carbon_aware.inputs import read_yaml, utc_time
 from carbon_aware.parameters import validate_run_parameters
 from carbon_aware.planning.cli import plan_lines
 from carbon_aware.preflight import check_vertex_inputs
@@ -159,12 +159,7 @@ def one_off_schedule(start_at: str, now: datetime | None = None) -> dict[str, st
     Raises:
         ValueError: Not ISO 8601, no UTC offset, or not in the future.
     """
-    try:
-        planned = datetime.fromisoformat(start_at)
-    except ValueError:
-        raise ValueError(f"--start-at {start_at!r} is not ISO 8601") from None
-    if planned.tzinfo is None:
-        raise ValueError(f"--start-at {start_at!r} needs a UTC offset, e.g. 2030-01-31T02:00Z")
+    planned = utc_time(start_at, "--start-at")
     try:
         planned = planned.astimezone(UTC).replace(second=0, microsecond=0)
         end = planned + timedelta(hours=1)

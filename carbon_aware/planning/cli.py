@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from carbon_aware.inputs import existing_file
+from carbon_aware.inputs import existing_file, utc_time
 from carbon_aware.planning.backtest import BacktestResult, run_backtest
 from carbon_aware.planning.constraints import Constraints
 from carbon_aware.planning.planner import FORECASTS, Plan, plan_job
@@ -130,13 +130,7 @@ def _provider_plan(args: argparse.Namespace, constraints: Constraints) -> Plan:
 
 
 def _utc(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"--now {text!r} is not ISO 8601") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"--now {text!r} needs a UTC offset, e.g. 2030-01-31T02:00Z")
-    return moment
+    return utc_time(text, "--now")
 
 
 def plan_lines(plan: Plan) -> list[str]:
