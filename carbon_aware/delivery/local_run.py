@@ -180,6 +180,12 @@ def run_local(
             warnings.filterwarnings(
                 "ignore", message="You may be attemping", category=RuntimeWarning
             )
+            # The small CPU and memory requests are for Vertex AI's machines; here they do nothing.
+            warnings.filterwarnings(
+                "ignore",
+                message=".*have no effect in the current local runner",
+                category=UserWarning,
+            )
             task = pipeline(**params)
     except RuntimeError as err:
         raise _step_failure(logs, err) from None
