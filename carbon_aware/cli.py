@@ -35,6 +35,10 @@ def _run_local(args: argparse.Namespace) -> int:
         "observer": console,
         "echo": sys.stdout if args.verbose else None,
     }
+    if args.now is not None:
+        from carbon_aware.inputs import utc_time
+
+        options["now"] = utc_time(args.now, "--now")
     if args.template is not None:
         result = run_local(args.template, output_dir, overrides, **options)
     else:
@@ -45,6 +49,18 @@ def _run_local(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="carbon-aware-compile-") as staging:
             template = compile_pipeline(LOCAL_IMAGE, Path(staging) / "pipeline.yaml")
             result = run_local(template, output_dir, overrides, **options)
+    if result.schedule_request is not None:
+        import json
+
+        saved = result.output_dir / "schedule_request.json"
+        saved.write_text(json.dumps(result.schedule_request, indent=2), encoding="utf-8")
+        shown = json.loads(json.dumps(result.schedule_request))
+        job = shown["body"]["createPipelineJobRequest"]["pipelineJob"]
+        job["pipelineSpec"] = f"<the template's pipeline spec: in full in {saved}>"
+        print(f"deferred: nothing trained; report: {result.report_md}")
+        print("schedule request the run would send on Vertex AI:")
+        print(json.dumps(shown, indent=2))
+        return 0
     console.show_result(result)
     return 0
 
@@ -83,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose",
         action="store_true",
         help="stream every step's log as it runs (always written to DIR/logs/<step>.log)",
+    )
+    run.add_argument(
+        "--now",
+        metavar="ISO",
+        help="plan-start's planning time, e.g. 2023-06-01T12:00Z (with start_within_hours > 0 "
+        "and intensity_provider=csv: plan against the file's hours from then)",
     )
     run.set_defaults(func=_run_local)
 

@@ -13,8 +13,10 @@ from kfp import dsl
 from kfp.dsl.python_component import PythonComponent
 
 from .choose_region import choose_region
+from .defer_run import defer_run
 from .evaluate import evaluate
 from .fetch_intensity import fetch_intensity
+from .plan_start import plan_start
 from .report_footprint import report_footprint
 from .train import collect_training, train
 
@@ -29,6 +31,8 @@ class Components:
     collect_training: PythonComponent
     evaluate: PythonComponent
     report_footprint: PythonComponent
+    plan_start: PythonComponent
+    defer_run: PythonComponent
 
 
 def build_components(image: str) -> Components:
@@ -48,4 +52,6 @@ def build_components(image: str) -> Components:
         collect_training=make(collect_training),
         evaluate=make(evaluate),
         report_footprint=make(report_footprint),
+        plan_start=make(plan_start),
+        defer_run=make(defer_run),
     )

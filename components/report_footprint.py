@@ -17,6 +17,7 @@ def report_footprint(
     planned_start_utc: str,
     planned_carbon_intensity: float,
     pipeline_job_name: str,
+    plan_json: str,
     report: Output[Markdown],
     report_html: Output[HTML],
     footprint_metrics: Output[Metrics],
@@ -39,6 +40,9 @@ def report_footprint(
         planned_carbon_intensity: The plan's expected gCO2e/kWh (planned against actual).
         pipeline_job_name: This pipeline job's name; on Vertex AI its task details time the
             orchestration steps (locally, run-local times them).
+        plan_json: plan-start's decision: a run that deferred itself gets the short deferral
+            report (its ``run_record_json`` is defer-run's record); one that started now
+            although it could wait is told what waiting would have gained.
         report: The report as Markdown (renders in the Vertex console).
         report_html: The report as a standalone HTML page with the charts.
         footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci,
@@ -60,6 +64,23 @@ def report_footprint(
 
     with open(decision.path, encoding="utf-8") as handle:
         chosen = RegionDecision.from_json(handle.read())
+    from carbon_aware.planning.deferral import read_deferral
+    from carbon_aware.report.deferral import start_section
+
+    deferred = read_deferral(run_record_json)
+    if deferred is not None:
+        from carbon_aware.report.deferral import write_deferral_report
+
+        summary = write_deferral_report(
+            deferred,
+            chosen,
+            step_timings(pipeline_job_name, project),
+            pue,
+            (report.path, report_html.path, footprint.path),
+        )
+        footprint_metrics.log_metric("orchestration_co2e_g", summary["orchestration"]["co2e_g"])
+        footprint.metadata["kind"] = "deferral"
+        return
     regions = sorted({item.region for item in chosen.ranking} | {chosen.baseline_region})
     inputs = ReportInputs()
     fetch_intensity_series(chosen.provider, regions, api_key_secret, inputs, intensity_csv)
@@ -77,7 +98,7 @@ def report_footprint(
     )
     markdown_text = render_markdown(
         record, chosen, json.loads(evaluation_json), history=inputs.history, notes=inputs.notes
-    )
+    ) + start_section(plan_json)
     with open(report.path, "w", encoding="utf-8") as handle:
         handle.write(markdown_text)
     page = render_html(

@@ -18,6 +18,8 @@ from kfp.dsl import HTML, Artifact, Markdown
 from kfp.dsl.graph_component import GraphComponent
 
 from carbon_aware.footprint.orchestration import request_step_resources as small
+from carbon_aware.planning.deferral import START_LATER
+from carbon_aware.run_defaults import RUN_PROJECT_PLACEHOLDER
 
 PIPELINE_NAME = "carbon-aware-training"
 DEFAULT_CANDIDATE_REGIONS = [
@@ -31,6 +33,8 @@ DEFAULT_CANDIDATE_REGIONS = [
 VERTEX_TRAIN_TASK = "train-on-vertex"
 # GCPC's run-time placeholder for the service account the pipeline run itself uses.
 PIPELINE_SERVICE_ACCOUNT = "{{$.pipeline_service_account}}"
+# GCPC's run-time placeholders for the run's submission region and its own project.
+PIPELINE_LOCATION = "{{$.pipeline_google_cloud_location}}"
 
 
 class PipelineOutputs(NamedTuple):
@@ -95,6 +99,8 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
         carbon_footprint_table: str = "",
         planned_start_utc: str = "",
         planned_carbon_intensity: float = 0.0,
+        start_within_hours: float = 0.0,
+        expected_duration_hours: float = 0.0,
     ) -> PipelineOutputs:
         """Carbon-aware training: fetch intensity, choose the region, train there, evaluate, report.
 
@@ -141,7 +147,30 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
                 (``project.dataset.table``) for the project's trend in the report; empty: off.
             planned_start_utc: Start the plan chose (set by ``submit --start-within``); empty: none.
             planned_carbon_intensity: The plan's expected gCO2e/kWh there; 0 with no plan.
+            start_within_hours: The start may wait this long for a cleaner hour: a later start
+                makes the run defer itself (a one-off schedule of itself, no training); 0 =
+                start now.
+            expected_duration_hours: How long the run takes (needed when it may wait).
         """
+        start = ops.plan_start(
+            start_within_hours=start_within_hours,
+            expected_duration_hours=expected_duration_hours,
+            candidate_regions=candidate_regions,
+            baseline_region=baseline_region,
+            residency=residency,
+            max_carbon_intensity=max_carbon_intensity,
+            intensity_provider=intensity_provider,
+            intensity_csv=intensity_csv,
+            api_key_secret=api_key_secret,
+            project=project,
+            run_project=RUN_PROJECT_PLACEHOLDER,
+            regional_bucket_template=regional_bucket_template,
+        ).set_display_name("plan-start")
+        small(start, "plan-start")
+        start.set_caching_options(False)  # "now" moves: a cached plan would be stale
+        # The console's empty project and bucket template, filled in from the run itself.
+        project = start.outputs["project"]
+        regional_bucket_template = start.outputs["regional_bucket_template"]
         fetch = ops.fetch_intensity(
             candidate_regions=candidate_regions,
             baseline_region=baseline_region,
@@ -199,41 +228,64 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             "accelerator_type": accelerator_type,
             "accelerator_count": accelerator_count,
         }
-        with dsl.If(backend == "vertex", name="train-in-chosen-region"):
-            job = vertex_job(
-                project=project,
-                location=region,
-                display_name="carbon-aware-train",
-                worker_pool_specs=choose.outputs["worker_pool_specs"],
-                base_output_directory=choose.outputs["base_output_directory"],
-                service_account=PIPELINE_SERVICE_ACCOUNT,
-                # The pipeline's persistent resource is in the submission region, not the
-                # chosen one: run on demand there.
-                persistent_resource_id="",
-            ).set_display_name(VERTEX_TRAIN_TASK)
-            small(job, VERTEX_TRAIN_TASK)
-            collected = ops.collect_training(
-                gcp_resources=job.outputs["gcp_resources"],
-                base_output_directory=choose.outputs["base_output_directory"],
-                worker_replica_count=worker_replica_count,
-                **program,
-            ).set_display_name("collect-training")
-            small(collected, "collect-training")
-        with dsl.Else(name="train-in-process"):
-            in_process = ops.train(**program).set_display_name("train")
-        model_uri = dsl.OneOf(collected.outputs["model_uri"], in_process.outputs["model_uri"])
-        run_record = dsl.OneOf(
-            collected.outputs["run_record_json"], in_process.outputs["run_record_json"]
-        )
-        evaluation = ops.evaluate(
-            model_uri=model_uri, quality_metric=quality_metric, min_quality=min_quality
-        )
-        evaluation.set_display_name("evaluate")
-        small(evaluation, "evaluate")
+        with dsl.If(start.outputs["start"] == START_LATER, name="defer-to-planned-start"):
+            deferral = (
+                ops.defer_run(
+                    plan_json=start.outputs["plan_json"],
+                    backend=backend,
+                    pipeline_job_resource_name=dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER,
+                    location=PIPELINE_LOCATION,
+                    service_account=PIPELINE_SERVICE_ACCOUNT,
+                )
+                .set_display_name("defer-run")
+                .after(choose)  # every parameter is checked before the run is deferred
+            )
+            small(deferral, "defer-run")
+        with dsl.Else(name="start-now"):
+            with dsl.If(backend == "vertex", name="train-in-chosen-region"):
+                job = vertex_job(
+                    project=project,
+                    location=region,
+                    display_name="carbon-aware-train",
+                    worker_pool_specs=choose.outputs["worker_pool_specs"],
+                    base_output_directory=choose.outputs["base_output_directory"],
+                    service_account=PIPELINE_SERVICE_ACCOUNT,
+                    # The pipeline's persistent resource is in the submission region, not the
+                    # chosen one: run on demand there.
+                    persistent_resource_id="",
+                ).set_display_name(VERTEX_TRAIN_TASK)
+                small(job, VERTEX_TRAIN_TASK)
+                collected = ops.collect_training(
+                    gcp_resources=job.outputs["gcp_resources"],
+                    base_output_directory=choose.outputs["base_output_directory"],
+                    worker_replica_count=worker_replica_count,
+                    **program,
+                ).set_display_name("collect-training")
+                small(collected, "collect-training")
+            with dsl.Else(name="train-in-process"):
+                in_process = ops.train(**program).set_display_name("train")
+            model_uri = dsl.OneOf(collected.outputs["model_uri"], in_process.outputs["model_uri"])
+            run_record = dsl.OneOf(
+                collected.outputs["run_record_json"], in_process.outputs["run_record_json"]
+            )
+            evaluation = ops.evaluate(
+                model_uri=model_uri,
+                quality_metric=quality_metric,
+                min_quality=min_quality,
+                run_record_json=run_record,
+            )
+            evaluation.set_display_name("evaluate")
+            small(evaluation, "evaluate")
         report = ops.report_footprint(
             decision=choose.outputs["decision"],
-            run_record_json=run_record,
-            evaluation_json=evaluation.outputs["evaluation_json"],
+            # From the branch that ran: KFP cannot nest one dsl.OneOf in another, so the
+            # training run's record comes through evaluate.
+            run_record_json=dsl.OneOf(
+                deferral.outputs["run_record_json"], evaluation.outputs["run_record_json"]
+            ),
+            evaluation_json=dsl.OneOf(
+                deferral.outputs["evaluation_json"], evaluation.outputs["evaluation_json"]
+            ),
             pue=pue,
             functional_unit=functional_unit,
             predictions_served=predictions_served,
@@ -244,6 +296,7 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             planned_start_utc=planned_start_utc,
             planned_carbon_intensity=planned_carbon_intensity,
             pipeline_job_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            plan_json=start.outputs["plan_json"],
         ).set_display_name("report-footprint")
         small(report, "report-footprint")
         return PipelineOutputs(

@@ -22,12 +22,15 @@ from carbon_aware.delivery.step_logs import (
 from carbon_aware.delivery.template import effective_parameters, load_template, template_inputs
 from carbon_aware.footprint.orchestration import TIMINGS_ENV
 from carbon_aware.parameters import validate_run_parameters
+from carbon_aware.planning.deferral import PLAN_NOW_ENV, StartDecision, read_deferral
 from carbon_aware.preflight import check_local_inputs
 
 TIMINGS_FILE = "step_timings.json"
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
 # The run's own copy of the template it ran.
 TEMPLATE_FILE = "pipeline.yaml"
+# The copy kfp.local runs: Vertex-only placeholders emptied.
+LOCAL_TEMPLATE_FILE = "pipeline.local.yaml"
 
 
 class PipelineRunError(RuntimeError):
@@ -57,6 +60,8 @@ class LocalRunResult:
     report_html: Path
     footprint_json: Path
     footprint: dict[str, Any]
+    schedule_request: dict[str, Any] | None = None
+    """A run that deferred itself: the schedule request it would send on Vertex AI."""
 
 
 def default_output_dir(root: str | Path = "local_outputs", now: datetime | None = None) -> Path:
@@ -128,6 +133,7 @@ def run_local(
     echo: TextIO | None = None,
     *,
     overwrite: bool = False,
+    now: datetime | None = None,
 ) -> LocalRunResult:
     """Executes the compiled template with kfp.local's subprocess runner, in this environment.
 
@@ -143,6 +149,7 @@ def run_local(
         observer: Told when the run and each step start and end (the console display).
         echo: A stream to copy the steps' output to as it comes (``--verbose``), or None.
         overwrite: Replace the report ``output_dir`` already holds instead of refusing.
+        now: The planning time of plan-start (``run-local --now``); default: the current time.
 
     Returns:
         The report paths and the footprint record.
@@ -153,7 +160,7 @@ def run_local(
     """
     from kfp import components, local
 
-    products = [*REPORT_FILES.values(), TEMPLATE_FILE]
+    products = [*REPORT_FILES.values(), TEMPLATE_FILE, LOCAL_TEMPLATE_FILE]
     inputs.output_dir(output_dir, "--output-dir", products=products, overwrite=overwrite)
     params = local_parameters(template_path, overrides)
     out = Path(output_dir).resolve()
@@ -167,12 +174,14 @@ def run_local(
         pipeline_root=str(out / "pipeline_root"),
         raise_on_error=True,
     )
-    pipeline = components.load_component_from_file(str(template_path))
+    pipeline = components.load_component_from_file(str(_without_vertex_placeholders(template_path)))
     timings = _StepTimings(out / "logs" / TIMINGS_FILE, observer)
     logs = StepLogs(out / "logs", timings, echo)
     # The steps are subprocesses of this one and inherit its environment.
     previous = os.environ.get(TIMINGS_ENV)
     os.environ[TIMINGS_ENV] = str(timings.path)
+    if now is not None:
+        os.environ[PLAN_NOW_ENV] = now.isoformat()
     try:
         with warnings.catch_warnings(), capture_step_logs(logs):
             # The subprocess runner warns that the steps' image is not a Python image: running
@@ -190,6 +199,7 @@ def run_local(
     except RuntimeError as err:
         raise _step_failure(logs, err) from None
     finally:
+        os.environ.pop(PLAN_NOW_ENV, None)
         if previous is None:
             os.environ.pop(TIMINGS_ENV, None)
         else:
@@ -203,13 +213,45 @@ def run_local(
         shutil.copyfile(artifact.path, target)
         copied[output_name] = target
     footprint = json.loads(copied["footprint"].read_text(encoding="utf-8"))
+    request = None
+    deferral = read_deferral(json.dumps(footprint))
+    if deferral is not None:
+        from carbon_aware.delivery.schedule import local_request
+
+        decision = StartDecision.from_json(json.dumps(deferral["decision"]))
+        assert decision.plan is not None  # a deferral always has its plan
+        request = local_request(load_template(template_path), params, decision.plan, now=now)
     return LocalRunResult(
         output_dir=out,
         report_md=copied["report"],
         report_html=copied["report_html"],
         footprint_json=copied["footprint"],
         footprint=footprint,
+        schedule_request=request,
     )
+
+
+VERTEX_ONLY_PLACEHOLDERS = (
+    "{{$.pipeline_google_cloud_project_id}}",
+    "{{$.pipeline_google_cloud_location}}",
+    "{{$.pipeline_service_account}}",
+    "{{$.pipeline_job_resource_name}}",
+)
+"""Placeholders only Vertex AI resolves; kfp.local fails on them, so a local run has none."""
+
+
+def _without_vertex_placeholders(template_path: str | Path) -> Path:
+    """A copy of the template beside it in which the Vertex-only placeholders are empty.
+
+    A local run has no project, submission region, service account or job resource name: the
+    steps that take them (plan-start, defer-run) treat empty as "not on Vertex AI".
+    """
+    text = Path(template_path).read_text(encoding="utf-8")
+    for placeholder in VERTEX_ONLY_PLACEHOLDERS:
+        text = text.replace(placeholder, "")
+    local = Path(template_path).with_name(LOCAL_TEMPLATE_FILE)
+    local.write_text(text, encoding="utf-8")
+    return local
 
 
 def _step_failure(logs: StepLogs, err: RuntimeError) -> PipelineRunError:

@@ -63,6 +63,8 @@ STEP_RESOURCES: dict[str, StepResources] = {
     "collect-training": StepResources(1, 2),
     "evaluate": StepResources(1, 4),
     REPORT_STEP: StepResources(1, 2),
+    "plan-start": StepResources(1, 2),
+    "defer-run": StepResources(1, 2),
 }
 
 
