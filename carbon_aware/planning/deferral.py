@@ -174,7 +174,15 @@ def planning_time(env: dict[str, str] | None = None) -> datetime | None:
 def deferral_record(
     decision: StartDecision, schedule_name: str, schedule: dict[str, Any] | None
 ) -> str:
-    """What defer-run hands to report-footprint in place of a training run's record (JSON)."""
+    """What defer-run hands to report-footprint in place of a training run's record (JSON).
+
+    The schedule is kept without its copy of the pipeline spec (the run's own, and large).
+    """
+    if schedule is not None:
+        schedule = json.loads(json.dumps(schedule))
+        job = schedule.get("createPipelineJobRequest", {}).get("pipelineJob", {})
+        if "pipelineSpec" in job:
+            job["pipelineSpec"] = "<this run's own pipeline spec>"
     return json.dumps(
         {
             "kind": DEFERRAL_KIND,

@@ -84,6 +84,12 @@ def deferral_markdown(footprint: dict[str, Any]) -> str:
     low, high = footprint["expected_wait_gain_range_pct"]
     cost = footprint["orchestration"]
     name = footprint["schedule_name"] or "(not created: a local run prints the request)"
+    own_cost = (
+        f"{fmt(cost['co2e_g'], 3)} gCO2e ({fmt(cost['low_co2e_g'], 3)} to "
+        f"{fmt(cost['high_co2e_g'], 3)}): {len(cost['steps'])} pipeline steps in {cost['region']}"
+        if cost["status"] == "timed"
+        else f"not measured ({cost['source']})"
+    )
     lines = [
         DEFERRAL_HEADING,
         "",
@@ -101,9 +107,7 @@ def deferral_markdown(footprint: dict[str, Any]) -> str:
         f"| Expected gain of waiting | {decision.wait_gain_pct:.1f}% "
         f"(range {low:.1f}% to {high:.1f}%) |",
         f"| Schedule | `{name}` |",
-        f"| Deferral's own footprint | {fmt(cost['co2e_g'], 3)} gCO2e "
-        f"({fmt(cost['low_co2e_g'], 3)} to {fmt(cost['high_co2e_g'], 3)}), "
-        f"{len(cost['steps'])} pipeline steps, {cost['status']} |",
+        f"| Deferral's own footprint | {own_cost} |",
         "",
         f"Why: {decision.reason}. Forecast: "
         + "; ".join(f"{k}: {v}" for k, v in plan.forecast_methods.items())
