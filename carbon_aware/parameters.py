@@ -195,6 +195,13 @@ def _validate(values: Mapping[str, Any]) -> None:
         normalise_accelerator(
             values.get("accelerator_type", ""), int(values.get("accelerator_count", 0))
         )
+    if "start_within_hours" in values or "expected_duration_hours" in values:
+        from carbon_aware.planning.deferral import check_start_window
+
+        check_start_window(
+            float(values.get("start_within_hours", 0.0)),
+            float(values.get("expected_duration_hours", 0.0)),
+        )
     if backend == "vertex":
         _require(
             bool(values.get("project")),

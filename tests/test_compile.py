@@ -37,7 +37,7 @@ def test_every_component_runs_on_the_given_image_with_no_runtime_install(spec, c
     # The custom-job step runs Google's launcher, pinned to the GCPC release we depend on.
     assert launcher["image"].endswith("google-cloud-pipeline-components:2.22.0")
     ours = {name: ex["container"] for name, ex in executors.items()}
-    assert len(ours) == 6  # the five steps and collect-training
+    assert len(ours) == 8  # the five steps, collect-training, plan-start and defer-run
     for name, container in ours.items():
         assert container["image"] == compiled_image, name
         assert "pip install" not in " ".join(container["command"]), name

@@ -39,6 +39,7 @@ from carbon_aware.parameters import validate_run_parameters
 from carbon_aware.planning.cli import plan_lines
 from carbon_aware.preflight import check_vertex_inputs
 from carbon_aware.regions import validate_regions
+from carbon_aware.run_defaults import convention_bucket_template
 from carbon_aware.vertex import regional_bucket
 
 PACKAGE_NAME = "carbon-aware-vertex"
@@ -115,7 +116,8 @@ def merge_parameters(
 ) -> dict[str, Any]:
     """Merges parameter layers (later wins), typed and checked against the template.
 
-    The pipeline parameter ``project`` is set from ``project`` when no layer gives it.
+    The pipeline parameter ``project`` is set from ``project`` when no layer gives it, and
+    ``regional_bucket_template`` to the buckets ``setup`` creates by default.
 
     Returns:
         The values to send, coerced to the declared types.
@@ -128,6 +130,9 @@ def merge_parameters(
         merged.update(layer)
     if "project" in inputs and not merged.get("project"):
         merged["project"] = project
+    if "regional_bucket_template" in inputs and not merged.get("regional_bucket_template"):
+        # The buckets `carbon-aware setup` creates by default, as a console run would use.
+        merged["regional_bucket_template"] = convention_bucket_template(str(merged["project"]))
     resolved = resolve_parameters(inputs, merged)
     effective = effective_parameters(inputs, resolved)
     validate_run_parameters(effective)

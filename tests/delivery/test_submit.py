@@ -108,8 +108,22 @@ def test_params_file_values_are_checked_too(
     assert no_cloud == []
 
 
-def test_vertex_backend_needs_a_bucket_template(compiled_template, monkeypatch, capsys, no_cloud):
-    assert cli_main([*BASE, *ROOT, "--template", str(compiled_template)], monkeypatch) == 2
+def test_without_a_bucket_template_the_buckets_setup_creates_are_used(
+    compiled_template, monkeypatch, capsys
+):
+    body = dry_run([*BASE, "--template", str(compiled_template)], monkeypatch, capsys)["body"]
+    values = body["runtimeConfig"]["parameterValues"]
+    assert values["regional_bucket_template"] == "gs://test-proj-123-carbon-{region}"
+    root = body["runtimeConfig"]["gcsOutputDirectory"]
+    assert root == "gs://test-proj-123-carbon-europe-west4/pipeline-root"
+
+
+def test_a_bad_bucket_template_is_refused_before_any_call(
+    compiled_template, monkeypatch, capsys, no_cloud
+):
+    argv = [*BASE, *ROOT, "--template", str(compiled_template)]
+    bad = "regional_bucket_template=gs://no-placeholder"
+    assert cli_main([*argv, "--param", bad], monkeypatch) == 2
     assert "regional_bucket_template" in capsys.readouterr().err
 
 
@@ -179,7 +193,9 @@ def test_without_no_cache_the_templates_caching_stays(compiled_template, monkeyp
     argv = [*BASE, *ROOT, "--template", str(compiled_template), "--param", BUCKETS]
     body = dry_run(argv, monkeypatch, capsys)["body"]
     tasks = body["pipelineSpec"]["root"]["dag"]["tasks"]
-    assert tasks["evaluate"]["cachingOptions"] == {"enableCache": True}
+    # evaluate sits in the start-now branch (a sub-DAG of the template).
+    [evaluate] = [t for t in all_tasks(body["pipelineSpec"]) if t["taskInfo"]["name"] == "evaluate"]
+    assert evaluate["cachingOptions"] == {"enableCache": True}
     # Live intensity is compiled uncached; the template's choice survives.
     assert tasks["fetch-intensity"]["cachingOptions"].get("enableCache", False) is False
     assert "serviceAccount" not in body and "labels" not in body
