@@ -20,9 +20,7 @@ def convention_bucket_template(project: str) -> str:
     return BUCKET_CONVENTION.replace("{project}", project)
 
 
-def run_defaults(
-    project: str, run_project: str, regional_bucket_template: str
-) -> tuple[str, str]:
+def run_defaults(project: str, run_project: str, regional_bucket_template: str) -> tuple[str, str]:
     """The project and bucket template a run uses when the form left them empty.
 
     Args:

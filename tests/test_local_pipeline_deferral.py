@@ -19,6 +19,7 @@ FILE = "shared/data/electricitymaps-hourly-2021-2024/em_hourly_lca_2023.csv.gz"
 CSV = next((p / FILE for p in Path(__file__).resolve().parents if (p / FILE).exists()), None)
 pytestmark = pytest.mark.skipif(CSV is None, reason=f"needs ../{FILE} beside the repository")
 
+
 def params(**extra: str) -> list[str]:
     values = {
         "intensity_provider": "csv",

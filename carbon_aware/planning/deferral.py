@@ -92,10 +92,8 @@ def check_start_window(start_within_hours: float, expected_duration_hours: float
     """
     from carbon_aware.delivery.start_within import MAX_START_WITHIN_HOURS
 
-    if not (math.isfinite(start_within_hours) and 0 <= start_within_hours):
-        raise ValueError(
-            f"start_within_hours {start_within_hours!r} must be 0 (start now) or more"
-        )
+    if not (math.isfinite(start_within_hours) and start_within_hours >= 0):
+        raise ValueError(f"start_within_hours {start_within_hours!r} must be 0 (start now) or more")
     if start_within_hours > MAX_START_WITHIN_HOURS:
         raise ValueError(
             f"start_within_hours {start_within_hours:g} must be at most "
@@ -144,6 +142,11 @@ def decide_start(
     plan = plan_run(
         values, start_within_hours, expected_duration_hours, None, now=now, provider=provider
     )
+    return decision_from_plan(plan)
+
+
+def decision_from_plan(plan: Plan) -> StartDecision:
+    """Now or later from a plan, with the gain of waiting as the plan's wait note gives it."""
     wait_note = next((n for n in reversed(plan.notes) if n.startswith(WAIT_NOTE)), WAIT_NOTE)
     found = next((m for m in map(_MIN_GAIN.search, (wait_note, *plan.notes)) if m), None)
     gain = _WAIT_GAIN.search(wait_note)
