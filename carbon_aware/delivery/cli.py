@@ -163,8 +163,9 @@ def _add_project_targets(cmd: Any) -> None:
     cmd.add_argument("--regions", required=True, help="candidate regions, comma separated")
     cmd.add_argument(
         "--bucket-template",
-        required=True,
-        help="regional buckets, e.g. gs://PROJECT-carbon-{region}",
+        default="",
+        help="regional buckets (default gs://PROJECT-carbon-{region}: what a console run "
+        "uses when its bucket template is left empty)",
     )
 
 

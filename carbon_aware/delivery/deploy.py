@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from carbon_aware.regions import validate_regions
+from carbon_aware.run_defaults import convention_bucket_template
 from carbon_aware.vertex import regional_bucket, validate_bucket_template
 
 APIS: tuple[str, ...] = (
@@ -186,6 +187,9 @@ def setup_commands(plan: SetupPlan) -> list[str]:
         )
     lines += [
         "# The runs act as this account: the submitter and the account itself need actAs on it.",
+        "# A run that may wait (start_within_hours > 0) defers itself as this account: it reads",
+        "# its own job and creates a schedule (aiplatform.pipelineJobs.get/create and",
+        "# aiplatform.schedules.create, in roles/aiplatform.user) that runs as it (actAs, below).",
         _cmd(
             "gcloud",
             "iam",
@@ -285,7 +289,7 @@ def run_setup(args: Any) -> int:
     plan = make_plan(
         args.project,
         args.regions,
-        args.bucket_template,
+        args.bucket_template or convention_bucket_template(args.project),
         service_account_name=args.service_account_name,
         secret_name=args.secret_name,
         lifecycle_delete_days=args.lifecycle_delete_days,

@@ -2,7 +2,8 @@
 
 For every region it checks the regional bucket (exists, is in the region, the run's service account
 may write to it), the training image (in Artifact Registry), the Vertex AI API (enabled) and the
-custom-training quota (covers the machine's vCPUs and the accelerators), and gives for each problem
+custom-training quota (covers the machine's vCPUs and the accelerators), whether a run may defer
+itself (:mod:`.deferral_access`), and gives for each problem
 the command that fixes it. It only reads: nothing is created or changed.
 """
 
@@ -20,8 +21,10 @@ from urllib.parse import quote
 import requests
 from google.api_core import exceptions as google_exceptions
 
+from carbon_aware.delivery.deferral_access import CHECK, check_deferral
 from carbon_aware.delivery.deploy import validate_targets
 from carbon_aware.measurement.energy import machine_shape
+from carbon_aware.run_defaults import convention_bucket_template
 from carbon_aware.vertex import (
     AcceleratorSpec,
     normalise_accelerator,
@@ -66,6 +69,7 @@ class Endpoints:
     artifact_registry: str = "https://artifactregistry.googleapis.com"
     cloud_quotas: str = "https://cloudquotas.googleapis.com"
     resource_manager: str = "https://cloudresourcemanager.googleapis.com"
+    iam: str = "https://iam.googleapis.com"
 
 
 @dataclass(frozen=True)
@@ -409,6 +413,10 @@ def run_checks(
     api = check_vertex_api(session, endpoints.service_usage, request.project)
     images = check_image(session, endpoints.artifact_registry, request)
     on_project = project_grants(session, endpoints.resource_manager, request)
+    deferral = Row("", CHECK, *check_deferral(
+        session, endpoints.resource_manager, endpoints.iam, request.project,
+        request.service_account, _get_json,
+    ))  # fmt: skip
     infos: list[dict[str, Any]] | GoogleApiError
     try:
         infos = list_quota_infos(session, endpoints.cloud_quotas, request.project)
@@ -418,6 +426,7 @@ def run_checks(
     for region, image in zip(request.regions, images, strict=True):
         rows += check_bucket(storage_client, request, region, on_project)
         rows += [image, replace(api, region=region), *check_quota(infos, request, region)]
+        rows.append(replace(deferral, region=region))
     return rows
 
 
@@ -452,7 +461,8 @@ def run_doctor(
             library's, which honours ``STORAGE_EMULATOR_HOST``.)
     """
     request = make_request(
-        args.project, args.regions, args.bucket_template, image=args.image or "",
+        args.project, args.regions,
+        args.bucket_template or convention_bucket_template(args.project), image=args.image or "",
         machine_type=args.machine_type, accelerator_type=args.accelerator_type,
         accelerator_count=args.accelerator_count, service_account=args.service_account or "",
     )  # fmt: skip

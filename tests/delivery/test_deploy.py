@@ -119,3 +119,13 @@ def test_bad_setup_options(monkeypatch, capsys, change, expected):
         argv += list(change)
     assert cli_main(argv, monkeypatch) == 2
     assert expected in capsys.readouterr().err
+
+
+def test_without_a_bucket_template_setup_creates_the_buckets_a_console_run_uses(
+    monkeypatch, capsys
+):
+    argv = ["setup", "--project", "test-proj-123", "--regions", "europe-west1,us-central1"]
+    out = setup_output(argv, monkeypatch, capsys)
+    for region in ("europe-west1", "us-central1"):
+        assert f"buckets create gs://test-proj-123-carbon-{region} " in out
+    assert "defers itself as this account" in out

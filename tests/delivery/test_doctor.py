@@ -33,6 +33,7 @@ TEMPLATE = f"gs://{PROJECT}-carbon-{{region}}"
 IMAGE = f"europe-west4-docker.pkg.dev/{PROJECT}/carbon-aware/team/trainer:abc123"
 SERVICE = f"/v1/projects/{PROJECT}/services/aiplatform.googleapis.com"
 POLICY = f"/v1/projects/{PROJECT}:getIamPolicy"
+SA_POLICY = f"/v1/projects/{PROJECT}/serviceAccounts/{SA}:getIamPolicy"
 QUOTAS = f"/v1/projects/{PROJECT}/locations/global/services/aiplatform.googleapis.com/quotaInfos"
 TAG = (
     f"/v1/projects/{PROJECT}/locations/europe-west4/repositories/carbon-aware"
@@ -151,7 +152,7 @@ def make_bucket(client: storage.Client, region: str, location: str, member: str 
 
 
 def loopback(google: GoogleStandIn) -> Endpoints:
-    return Endpoints(google.url, google.url, google.url, google.url)
+    return Endpoints(google.url, google.url, google.url, google.url, google.url)
 
 
 def policy(role: str, member: str) -> dict[str, Any]:
@@ -171,7 +172,13 @@ def doctor(google: GoogleStandIn, capsys: pytest.CaptureFixture[str], *flags: st
 def test_a_ready_project_passes_every_check(google, gcs, capsys):
     make_bucket(gcs, "europe-west4", "EUROPE-WEST4", f"serviceAccount:{SA}")
     make_bucket(gcs, "europe-west1", "EUROPE-WEST1")  # granted on the project instead
-    google.answer(POLICY, 200, policy("roles/storage.objectAdmin", f"serviceAccount:{SA}"))
+    granted = policy("roles/storage.objectAdmin", f"serviceAccount:{SA}")
+    # A run may defer itself: roles/aiplatform.user here, actAs on the account's own policy.
+    granted["bindings"].append(
+        {"role": "roles/aiplatform.user", "members": [f"serviceAccount:{SA}"]}
+    )
+    google.answer(POLICY, 200, granted)
+    google.answer(SA_POLICY, 200, policy("roles/iam.serviceAccountUser", f"serviceAccount:{SA}"))
     google.answer(SERVICE, 200, {"name": "projects/123/services/aiplatform.googleapis.com",
                                  "state": "ENABLED", "parent": "projects/123"})  # fmt: skip
     google.answer(TAG, 200, {"name": TAG[4:], "version": "sha256:" + "a" * 64})
@@ -188,7 +195,7 @@ def test_a_ready_project_passes_every_check(google, gcs, capsys):
     )  # fmt: skip
 
     assert code == 0 and report["ok"] is True
-    assert [row["ok"] for row in report["checks"]] == [True] * 12
+    assert [row["ok"] for row in report["checks"]] == [True] * 14
     assert rows["europe-west4", "image"]["problem"] == ""
     assert "cross-region pull" in rows["europe-west1", "image"]["problem"]
     assert [query for path, query in google.seen if path == QUOTAS] == [{}, {"pageToken": "p2"}]
@@ -318,6 +325,8 @@ def test_text_output_one_line_per_region_then_checks(google, gcs, capsys):
     make_bucket(gcs, "europe-west4", "EUROPE-WEST4", f"serviceAccount:{SA}")
     google.answer(SERVICE, 200, {"state": "ENABLED"})
     google.answer(QUOTAS, 200, {"quotaInfos": [quota_info("Cpus", CPUS, per_region(2))]})
+    google.answer(POLICY, 200, policy("roles/editor", f"serviceAccount:{SA}"))  # may defer
+    google.answer(SA_POLICY, 200, {"version": 1, "etag": "BwXyz"})
     args = build_parser().parse_args([
         "doctor", "--project", PROJECT, "--regions", "europe-west4", "--bucket-template",
         TEMPLATE, "--image", "gcr.io/my-proj-1/trainer:abc", "--service-account", SA,
@@ -325,7 +334,7 @@ def test_text_output_one_line_per_region_then_checks(google, gcs, capsys):
     code = run_doctor(args, credentials=AnonymousCredentials(), endpoints=loopback(google))
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
-    assert lines[0] == "europe-west4: 1 of 5 checks fail"
+    assert lines[0] == "europe-west4: 1 of 6 checks fail"
     assert lines[3].startswith("  note image") and "cannot be checked" in lines[3]
     assert lines[5] == "  FAIL quota-cpus         Cpus is 2 in europe-west4, the job needs 4"
     assert lines[6].startswith("       fix: gcloud quotas preferences create")
@@ -358,3 +367,19 @@ def test_quota_value_prefers_the_regions_own_entry_over_the_default():
     assert quota_value(info, "europe-west4") == 8
     assert quota_value(info, "us-east4") == 16
     assert quota_value(quota_info("q", CPUS, per_region(8, "europe-west4")), "us-east4") is None
+
+
+def test_a_run_that_could_not_defer_itself_is_named_with_the_grants(google, gcs, capsys):
+    make_bucket(gcs, "europe-west4", "EUROPE-WEST4", f"serviceAccount:{SA}")
+    google.answer(POLICY, 200, policy("roles/storage.objectAdmin", f"serviceAccount:{SA}"))
+    google.answer(SA_POLICY, 200, {"version": 1, "etag": "BwXyz"})
+    _, _, rows = doctor(google, capsys, "--regions", "europe-west4", "--service-account", SA)
+    row = rows["europe-west4", "deferral"]
+    assert row["ok"] is False
+    assert row["problem"].startswith(
+        f"serviceAccount:{SA} lacks aiplatform.pipelineJobs.get, aiplatform.pipelineJobs.create, "
+        "aiplatform.schedules.create, iam.serviceAccounts.actAs"
+    )
+    assert "--role=roles/aiplatform.user" in row["fix"]
+    assert f"service-accounts add-iam-policy-binding {SA}" in row["fix"]
+    assert "--role=roles/iam.serviceAccountUser" in row["fix"]
