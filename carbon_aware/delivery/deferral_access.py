@@ -84,10 +84,14 @@ def check_deferral(
     )
     fixes = []
     if missing[0] != ACT_AS:
-        fixes.append(shlex.join(["gcloud", "projects", "add-iam-policy-binding", project,
-                                 f"--member={member}", f"--role={ROLE_FOR[missing[0]]}"]))  # fmt: skip
+        role = ROLE_FOR[missing[0]]
+        grant = ["gcloud", "projects", "add-iam-policy-binding", project]
+        fixes.append(shlex.join([*grant, f"--member={member}", f"--role={role}"]))
     if ACT_AS in missing:
-        fixes.append(shlex.join(["gcloud", "iam", "service-accounts", "add-iam-policy-binding",
-                                 account, f"--project={project}", f"--member={member}",
-                                 f"--role={ROLE_FOR[ACT_AS]}"]))  # fmt: skip
+        grant = ["gcloud", "iam", "service-accounts", "add-iam-policy-binding", account]
+        fixes.append(
+            shlex.join(
+                [*grant, f"--project={project}", f"--member={member}", "--role=" + ROLE_FOR[ACT_AS]]
+            )
+        )
     return False, problem, " && ".join(fixes)
