@@ -6,6 +6,10 @@ whose worker pools choose-region builds as one typed value, whose outputs stay i
 region's bucket, and which runs as the pipeline's own service account; ``collect-training`` then
 gathers its replicas. Backend ``local`` (kfp.local): the same program as a subprocess of the train
 step. Both branches live in one compiled template; the untaken branch never runs.
+
+With ``start_within_hours`` > 0, plan-start plans the start first; when a later start is better,
+defer-run schedules a copy of this run at it and the training branches are skipped (the report
+step then reports the deferral).
 """
 
 import copy

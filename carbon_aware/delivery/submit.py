@@ -331,7 +331,9 @@ def _planned(
     for line in plan_lines(plan):
         print(f"plan: {line}", file=sys.stderr)
     labels.update(plan_labels(plan))
-    planned = merge_parameters(inputs, values, plan_parameters(plan), project=args.project)
+    # Planned here: the run itself must not plan (and perhaps defer) again.
+    once = {"start_within_hours": 0.0} if "start_within_hours" in inputs else {}
+    planned = merge_parameters(inputs, values, plan_parameters(plan), once, project=args.project)
     return planned, one_off_schedule(plan.start_utc) if plan.delay_hours > 0 else None
 
 

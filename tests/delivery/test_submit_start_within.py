@@ -159,3 +159,15 @@ def test_start_within_must_be_a_number(compiled_template, tmp_path, capsys):
         main(argv(compiled_template, tmp_path / "x.csv", "--start-within", "soon"))
     assert stop.value.code == 2
     assert "expected a number of hours, got 'soon'" in capsys.readouterr().err
+
+
+def test_a_run_planned_by_submit_does_not_plan_again_in_the_pipeline(
+    compiled_template, tmp_path, capsys
+):
+    csv = forecast_csv(tmp_path, low_in_hours=5)
+    extra = ("--param", "start_within_hours=24", "--param", "expected_duration_hours=1")
+    flags = ("--start-within", "12", "--duration-hours", "1", *extra)
+    request, _ = run(argv(compiled_template, csv, *flags), capsys)
+    job = request["body"]["createPipelineJobRequest"]["pipelineJob"]
+    values = job["runtimeConfig"]["parameterValues"]
+    assert values["start_within_hours"] == 0.0 and values["expected_duration_hours"] == 1.0

@@ -97,6 +97,7 @@ def test_the_whole_pipeline_runs_with_backend_vertex_offline(
     assert backend.executed == [
         "fetch-intensity",
         "choose-region",
+        "plan-start",
         "train-on-vertex",
         "collect-training",
         "evaluate",
