@@ -245,6 +245,7 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
                 .after(choose)  # every parameter is checked before the run is deferred
             )
             small(deferral, "defer-run")
+            deferral.set_caching_options(False)  # a cached deferral would schedule nothing
         with dsl.Else(name="start-now"):
             with dsl.If(backend == "vertex", name="train-in-chosen-region"):
                 job = vertex_job(

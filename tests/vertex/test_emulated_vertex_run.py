@@ -96,8 +96,8 @@ def test_the_whole_pipeline_runs_with_backend_vertex_offline(
     )
     assert backend.executed == [
         "fetch-intensity",
-        "choose-region",
         "plan-start",
+        "choose-region",
         "train-on-vertex",
         "collect-training",
         "evaluate",
