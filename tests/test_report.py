@@ -182,6 +182,22 @@ def test_footprint_json_validates_against_its_schema(unit):
         check(broken, schema)
 
 
+def test_timed_orchestration_and_the_exports_market_view_validate_too():
+    from carbon_aware.footprint.orchestration import StepTimings
+
+    schema = json.loads(SCHEMA.read_text())
+    timings = StepTimings({"fetch-intensity": 20.0, "evaluate": 9.0}, "t", "europe-west4")
+    failed = StepTimings({}, "task details unreadable: PermissionDenied", "europe-west4", False)
+    for kwargs in (
+        {"step_timings": timings, "market_ratios": {"europe-north1": 0.1, "us-central1": 0.9}},
+        {"step_timings": failed},
+    ):
+        record = json.loads(compute_footprint(make_decision(), RUN_RECORD, **kwargs).to_json())
+        check(record, schema)
+    assert record["orchestration"]["status"] == "not-measured"
+    assert record["orchestration"]["co2e_g"] is None
+
+
 def test_constraints_and_left_out_regions_are_reported():
     from test_decision import make_snapshot
 
