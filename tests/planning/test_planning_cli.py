@@ -37,7 +37,8 @@ PLAN_KEYS = {
     "region", "start_utc", "end_utc", "delay_hours", "duration_hours", "max_delay_hours",
     "planned_at_utc", "expected_gco2e_per_kwh", "baseline_region", "run_now_gco2e_per_kwh",
     "expected_saving_pct", "data_source", "forecast", "forecast_methods", "forecast_mae",
-    "constraints", "ranking", "exclusions", "notes", "schema_version",
+    "constraints", "ranking", "exclusions", "notes", "schema_version", "forecast_model",
+    "forecast_error",
 }  # fmt: skip
 BACKTEST_KEYS = {
     "jobs", "savings_pct", "per_region", "regions", "baseline_region", "duration_hours",
