@@ -44,7 +44,9 @@ BACKTEST_KEYS = {
     "jobs", "savings_pct", "per_region", "regions", "baseline_region", "duration_hours",
     "max_delay_hours", "forecast", "first_arrival_utc", "last_arrival_utc",
     "planned_mean_gco2e_per_kwh", "run_now_mean_gco2e_per_kwh", "mean_delay_hours",
-    "chosen_share", "forecast_mae", "method_share", "data_source",
+    "chosen_share", "forecast_mae", "method_share", "data_source", "per_region_oracle",
+    "per_region_kept_pct", "per_region_losing_starts_pct", "temporal_median_pct", "baseline_rule",
+    "min_gain_rule",
 }  # fmt: skip
 
 
