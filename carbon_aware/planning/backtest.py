@@ -93,7 +93,7 @@ class Outcome:
     min_gain: np.ndarray | None = None
 
 
-def _min_gain(
+def min_gain_thresholds(
     views: np.ndarray,
     means: np.ndarray,
     arrivals: np.ndarray,
@@ -185,7 +185,7 @@ def backtest_arrays(
         )  # (R, T, delay + 1)
     offset = np.argmin(views, axis=-1)  # first minimum: earliest start
     best = np.take_along_axis(views, offset[..., None], axis=-1)[..., 0]
-    threshold = _min_gain(
+    threshold = min_gain_thresholds(
         views, means, arrivals, offset, shape, d, min_gain_pct, backtested_min_gain
     )
     now_view = views[..., 0]

@@ -256,7 +256,8 @@ def _planning_values(
 def day_step_of(ts: pd.Timestamp, d: int) -> int:
     """Return the step of the (UTC) day at which ``ts`` falls, 0 .. d-1."""
     utc = ts.tz_convert("UTC") if ts.tzinfo is not None else ts
-    return round((utc - utc.normalize()) / pd.Timedelta(days=1) * d) % d
+    share: float = (utc - utc.normalize()) / pd.Timedelta(days=1)
+    return round(share * d) % d
 
 
 def _model_and_error(
