@@ -106,7 +106,7 @@ def rule_stats(x: np.ndarray, forecast: np.ndarray, duration: int) -> dict[str, 
     views = window_means(forecast[:, : shape.horizon], shape)[None]
     offset = np.argmin(views, axis=-1)
     best = np.take_along_axis(views, offset[..., None], axis=-1)[..., 0]
-    gain = 100 * (1 - best / views[..., 0])
+    gain = 100 * (1 - best / np.where(views[..., 0] > 0, views[..., 0], np.inf))
     out = {}
     for name, fixed, backtested in (
         ("any gain", None, False),

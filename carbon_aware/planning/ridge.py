@@ -29,8 +29,8 @@ import numpy as np
 
 from carbon_aware.planning.forecast import MAX_HORIZON_DAYS
 
-RIDGE_LAMBDA = 1e-4
-"""Ridge penalty per sample on the mean-scaled series."""
+RIDGE_LAMBDA = 1e-5
+"""Ridge penalty per sample on the mean-scaled series (leave-one-zone-out choice on EM 2021)."""
 HARMONICS = 3
 """Sine/cosine pairs of the target's time of day among the features."""
 MODEL_NAME = "ridge"
