@@ -58,15 +58,60 @@ def _mean_7d(x: np.ndarray, d: int) -> np.ndarray:
     return out / 7
 
 
-def _design(
-    x: np.ndarray,
-    m7: np.ndarray,
-    origins: np.ndarray,
-    lead: int,
-    d: int,
-    day_step: int = 0,
-    harmonics: int = HARMONICS,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class _Prepared:
+    """A scaled series with what every lead's features read: 7-day means, sums, daily shape."""
+
+    x: np.ndarray
+    m7: np.ndarray
+    csum: np.ndarray
+    daily: np.ndarray
+    """``(d, 2 * harmonics)``: sine/cosine of each step of the day."""
+    day_step: int
+
+
+def _design_range(p: _Prepared, start: int, stop: int, lead: int, d: int) -> np.ndarray:
+    """:func:`_design` for the origins ``start .. stop - 1``, read as slices (much faster)."""
+    count = stop - start
+    c = d * ((lead + d - 1) // d)
+    x, m7 = p.x, p.m7
+
+    def at(shift: int, values: np.ndarray = x) -> np.ndarray:
+        """``values[t + shift]`` for every origin ``t``."""
+        return values[start + shift : stop + shift]
+
+    out = np.empty((count, BASE_FEATURES + p.daily.shape[1]))
+    out[:, 0] = 1.0
+    out[:, 1] = at(-1)
+    out[:, 2] = at(-2)
+    out[:, 3] = at(-3)
+    out[:, 4] = at(lead - 1 - c)
+    out[:, 5] = at(lead - 1 - c, m7)
+    out[:, 6] = at(lead - 1 - 7 * d)
+    out[:, 7] = (at(0, p.csum) - at(-24, p.csum)) / 24
+    out[:, 8] = at(-1 - d)
+    out[:, 9] = at(-1 - 7 * d)
+    out[:, 10] = at(-1 - d, m7)
+    if p.daily.shape[1]:
+        first = (start + lead - 1 + p.day_step) % d
+        tiles = -(-(first + count) // d)
+        out[:, BASE_FEATURES:] = np.tile(p.daily, (tiles, 1))[first : first + count]
+    return out
+
+
+def _prepare(x: np.ndarray, d: int, day_step: int, harmonics: int) -> _Prepared:
+    angle = 2 * np.pi * np.arange(d) / d
+    daily = [f(k * angle) for k in range(1, harmonics + 1) for f in (np.sin, np.cos)]
+    return _Prepared(
+        x,
+        _mean_7d(x, d),
+        np.concatenate(([0.0], np.cumsum(x))),
+        np.stack(daily, axis=1) if daily else np.zeros((d, 0)),
+        day_step,
+    )
+
+
+def _design(p: _Prepared, origins: np.ndarray, lead: int, d: int) -> np.ndarray:
     """Return the features of lead ``lead`` at each origin, shape ``(T, feature_count)``.
 
     Every index read is below its origin, so values of ``x`` at or after an origin never matter.
@@ -74,26 +119,21 @@ def _design(
     t = origins
     j = t + lead - 1
     ref = j - d * ((lead + d - 1) // d)
-    csum = np.concatenate(([0.0], np.cumsum(x)))
-    angle = 2 * np.pi * ((j + day_step) % d) / d
-    daily = [f(k * angle) for k in range(1, harmonics + 1) for f in (np.sin, np.cos)]
-    return np.stack(
-        [
-            np.ones(t.shape[0]),
-            x[t - 1],
-            x[t - 2],
-            x[t - 3],
-            x[ref],
-            m7[ref],
-            x[j - 7 * d],
-            (csum[t] - csum[t - 24]) / 24,
-            x[t - 1 - d],
-            x[t - 1 - 7 * d],
-            m7[t - 1 - d],
-            *daily,
-        ],
-        axis=1,
-    )
+    x, m7 = p.x, p.m7
+    out = np.empty((t.shape[0], BASE_FEATURES + p.daily.shape[1]))
+    out[:, 0] = 1.0
+    out[:, 1] = x[t - 1]
+    out[:, 2] = x[t - 2]
+    out[:, 3] = x[t - 3]
+    out[:, 4] = x[ref]
+    out[:, 5] = m7[ref]
+    out[:, 6] = x[j - 7 * d]
+    out[:, 7] = (p.csum[t] - p.csum[t - 24]) / 24
+    out[:, 8] = x[t - 1 - d]
+    out[:, 9] = x[t - 1 - 7 * d]
+    out[:, 10] = m7[t - 1 - d]
+    out[:, BASE_FEATURES:] = p.daily[(j + p.day_step) % d]
+    return out
 
 
 def _check(horizon: int, d: int) -> None:
@@ -150,11 +190,10 @@ class RidgeModel:
         """
         horizon = self.weights.shape[0]
         xp = np.concatenate([np.asarray(x, dtype=float) / self.scale, np.zeros(horizon)])
-        m7 = _mean_7d(xp, self.d)
+        prepared = _prepare(xp, self.d, self.day_step, self.harmonics)
         out = np.stack(
             [
-                _design(xp, m7, origins, lead, self.d, self.day_step, self.harmonics)
-                @ self.weights[lead - 1]
+                _design(prepared, origins, lead, self.d) @ self.weights[lead - 1]
                 for lead in range(1, horizon + 1)
             ],
             axis=1,
@@ -198,11 +237,11 @@ def fit_ridge(
             f"got {n / d:g} days"
         )
     xp, s = _scaled(x, scale, horizon)
-    m7 = _mean_7d(xp, d)
+    prepared = _prepare(xp, d, day_step, harmonics)
     weights = np.empty((horizon, feature_count(harmonics)))
     for lead in range(1, horizon + 1):
         origins = np.arange(lookback(d), n - lead + 1)
-        features = _design(xp, m7, origins, lead, d, day_step, harmonics)
+        features = _design_range(prepared, lookback(d), n - lead + 1, lead, d)
         target = xp[origins + lead - 1]
         xtx, xty = features.T @ features, features.T @ target
         weights[lead - 1] = _solve(xtx, xty, np.array(len(origins)), penalty)
@@ -269,7 +308,7 @@ def ridge_backtest(
     block = REFIT_DAYS * d
     _, s = _scaled(x[:first], None, 0)
     xp = np.concatenate([np.asarray(x, dtype=float) / s, np.zeros(horizon + block)])
-    m7 = _mean_7d(xp, d)
+    prepared = _prepare(xp, d, day_step, harmonics)
     blocks = (int(origins[-1]) - first) // block + 1
     # Rows by target time j: the sample with target j enters every fit at r > j.
     rows = first + blocks * block
@@ -277,10 +316,15 @@ def ridge_backtest(
     out = np.empty((origins.shape[0], horizon))
     k = feature_count(harmonics)
     for lead in range(1, horizon + 1):
+        # Features at every origin from lookback(d): the fits read the first len(j) rows, the
+        # forecasts the rows of their origins.
         j = np.arange(lookback(d) + lead - 1, rows)
-        features = _design(xp, m7, j - lead + 1, lead, d, day_step, harmonics)
+        stop = max(rows - lead + 1, int(origins[-1]) + 1)
+        all_features = _design_range(prepared, lookback(d), stop, lead, d)
+        features_v = all_features[: j.shape[0]]
         valid = (j < n).astype(float)
-        features_v = features * valid[:, None]
+        # Samples whose target is past the data enter no fit; no origin reads their rows.
+        features_v[j >= n] = 0.0
         target = xp[j] * valid
         head = first - j[0]
         xtx0, xty0 = features_v[:head].T @ features_v[:head], features_v[:head].T @ target[:head]
@@ -295,6 +339,6 @@ def ridge_backtest(
         xty = np.concatenate([xty0[None], xty0 + xty[:-1]])
         counts = np.concatenate([[valid[:head].sum()], counts[:-1]])
         weights = _solve(xtx, xty, counts, penalty)  # (blocks, k)
-        design = _design(xp, m7, origins, lead, d, day_step, harmonics)
+        design = all_features[origins - lookback(d)]
         out[:, lead - 1] = np.einsum("tk,tk->t", design, weights[which])
     return np.asarray(np.clip(out * s, 0.0, None))

@@ -126,3 +126,14 @@ def test_day_step_places_the_series_in_the_day() -> None:
     )
     # The trough of the sine is at 18:00 UTC; the wrong phase misses it by hours.
     assert abs(int(np.argmin(shifted[:D])) - ((18 - origin - 5) % D)) <= 1
+
+
+def test_sliced_features_equal_the_indexed_ones() -> None:
+    from carbon_aware.planning.ridge import _design, _design_range, _prepare
+
+    prepared = _prepare(noisy_daily(40) / 300, D, 7, 3)
+    for lead in (1, 5, 24, 25, 60):
+        origins = np.arange(200, 700)
+        np.testing.assert_array_equal(
+            _design_range(prepared, 200, 700, lead, D), _design(prepared, origins, lead, D)
+        )
