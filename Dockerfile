@@ -4,7 +4,7 @@
 #
 # One image, not two: the training job is the `train` component wrapped by
 # create_custom_training_job_from_component, which reuses the component's container (same image,
-# same KFP executor command), so components and trainer must share it. `python -m trainer.task`
+# same KFP executor command), so components and trainer must share it. `python -m carbon_aware.trainer.task`
 # runs on it too, for a hand-made custom job.
 #
 #   docker build --build-arg TF_EXTRA=cpu -t REGION-docker.pkg.dev/PROJECT/REPO/carbon-aware:SHA .
@@ -43,9 +43,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001
 WORKDIR /home/carbon
 # Fail the build, not a pipeline run, if a package or entry point the pipeline calls is missing.
-RUN python -c "import carbon_aware, components, pipelines, trainer, kfp.dsl.executor_main" \
+RUN python -c "import carbon_aware.kfp.components, carbon_aware.kfp.pipelines, carbon_aware.trainer.task, kfp.dsl.executor_main" \
  && carbon-aware --help > /dev/null \
- && python -m trainer.task --help > /dev/null \
+ && python -m carbon_aware.trainer.task --help > /dev/null \
  && python3 -m carbon_aware.training.job --help > /dev/null \
  && command -v sh date hostname > /dev/null
 CMD ["carbon-aware", "--help"]

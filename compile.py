@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", required=True, help="project image, immutable tag or digest")
     parser.add_argument("--output", default="build/pipeline.yaml", help="YAML file to write")
     args = parser.parse_args(argv)
-    from pipelines.compiler import compile_pipeline
+    from carbon_aware.kfp.pipelines.compiler import compile_pipeline
 
     try:
         path = compile_pipeline(args.image, args.output)

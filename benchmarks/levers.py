@@ -35,10 +35,9 @@ import joblib
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-
-from trainer import data, precision
-from trainer.evaluate import evaluate_model
-from trainer.train import TrainConfig, train
+from carbon_aware.trainer import data, precision
+from carbon_aware.trainer.evaluate import evaluate_model
+from carbon_aware.trainer.train import TrainConfig, train
 
 tf.get_logger().setLevel("ERROR")  # no retracing warnings from many small predict calls
 NOISE_COLUMNS = 50
@@ -72,7 +71,7 @@ def make_data(workdir: Path) -> tuple[Path, pd.DataFrame, list[str]]:
 
 def holdout_accuracy(model_dir: Path, holdout: pd.DataFrame) -> float:
     """Accuracy of a trained model directory on the common holdout."""
-    from trainer.train import load_keras
+    from carbon_aware.trainer.train import load_keras
 
     preprocessor = joblib.load(model_dir / "preprocessor.joblib")
     columns = list(preprocessor.feature_names_in_)

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from components import build_components
+from carbon_aware.kfp.components import build_components
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "carbon-aware-vertex"

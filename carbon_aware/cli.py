@@ -15,7 +15,7 @@ LOCAL_IMAGE = "carbon-aware-vertex:local"
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from pipelines.compiler import compile_pipeline
+    from carbon_aware.kfp.pipelines.compiler import compile_pipeline
 
     print(compile_pipeline(args.image, args.output))
     return 0
@@ -38,7 +38,7 @@ def _run_local(args: argparse.Namespace) -> int:
     if args.template is not None:
         result = run_local(args.template, output_dir, overrides, **options)
     else:
-        from pipelines.compiler import compile_pipeline
+        from carbon_aware.kfp.pipelines.compiler import compile_pipeline
 
         # Compiled aside, never into build/pipeline.yaml (the Vertex template's path): run_local
         # copies it into the run's own output directory once the parameters have passed.

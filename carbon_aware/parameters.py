@@ -233,7 +233,7 @@ def _validate_before_any_fetch(values: Mapping[str, Any]) -> None:
             f"seed must be an integer from {low} to {high}, got {seed!r}",
         )
     if "machine_type" in values:
-        from trainer.energy import machine_shape
+        from carbon_aware.measurement.energy import machine_shape
 
         # The energy estimate and the embodied share need the machine's shape: a type without
         # one would fail the train step after the fetch and the custom job had started.

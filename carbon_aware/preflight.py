@@ -109,7 +109,8 @@ def check_training_data(data_uri: str, label_column: str, dedupe: str, keep_colu
     Raises:
         ValueError: Naming the parameter and what is wrong with the data.
     """
-    from trainer import data, efficiency, storage
+    from carbon_aware import storage
+    from carbon_aware.trainer import data, efficiency
 
     try:
         loaded = data.load_table(data_uri, label_column)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from kfp import dsl
 from kfp.dsl.python_component import PythonComponent
 
-from components.choose_region import choose_region
-from components.evaluate import evaluate
-from components.fetch_intensity import fetch_intensity
-from components.report_footprint import report_footprint
-from components.train import collect_training, train
+from .choose_region import choose_region
+from .evaluate import evaluate
+from .fetch_intensity import fetch_intensity
+from .report_footprint import report_footprint
+from .train import collect_training, train
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ step. Both branches live in one compiled template; the untaken branch never runs
 import copy
 from typing import Any, NamedTuple
 
+from carbon_aware.kfp.components import build_components
 from google_cloud_pipeline_components.v1.custom_job import CustomTrainingJobOp
 from kfp import dsl
 from kfp.dsl import HTML, Artifact, Markdown
 from kfp.dsl.graph_component import GraphComponent
 
 from carbon_aware.footprint.orchestration import request_step_resources as small
-from components import build_components
 
 PIPELINE_NAME = "carbon-aware-training"
 DEFAULT_CANDIDATE_REGIONS = [
@@ -46,7 +46,7 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
 
     Args:
         image: The project's container image, tagged immutably (commit SHA or digest).
-        training: A :class:`pipelines.own_component.TrainingProgram` whose image and command
+        training: A :class:`.own_component.TrainingProgram` whose image and command
             become the defaults of ``training_image`` and ``training_command``; None keeps the
             bundled trainer as the default.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kfp import compiler
 
-from pipelines.carbon_aware_pipeline import build_pipeline
+from .carbon_aware_pipeline import build_pipeline
 
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9.\-_/:]*[a-z0-9](@sha256:[0-9a-f]{64})?$")
 

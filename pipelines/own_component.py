@@ -20,8 +20,9 @@ from kfp.dsl.base_component import BaseComponent
 from kfp.dsl.graph_component import GraphComponent
 
 from carbon_aware.training.contract import validate_training_image
-from pipelines.carbon_aware_pipeline import build_pipeline
-from pipelines.compiler import validate_image
+
+from .carbon_aware_pipeline import build_pipeline
+from .compiler import validate_image
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,6 @@ def compiled_image() -> str:
 @pytest.fixture(scope="session")
 def compiled_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The pipeline compiled by compile.py's code path, once per test session."""
-    from pipelines.compiler import compile_pipeline
+    from carbon_aware.kfp.pipelines.compiler import compile_pipeline
 
     return compile_pipeline(TEST_IMAGE, tmp_path_factory.mktemp("build") / "pipeline.yaml")

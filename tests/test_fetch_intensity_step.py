@@ -7,10 +7,9 @@ provider's API is a loopback server that records every request.
 import json
 
 import pytest
+from carbon_aware.kfp.components.fetch_intensity import fetch_intensity
 from intensity.loopback import LoopbackServer
 from kfp import dsl
-
-from components.fetch_intensity import fetch_intensity
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
-from trainer import storage
+from carbon_aware import storage
 
 BUNDLED_DATASET = "sklearn:breast_cancer"
 BUNDLED_LABEL_COLUMN = "target"

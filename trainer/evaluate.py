@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainer import precision, storage
-from trainer.data import encode_labels
-from trainer.train import load_keras
+from carbon_aware import storage
+
+from . import precision
+from .data import encode_labels
+from .train import load_keras
 
 MAX_ROC_POINTS = 50
 KERAS_NOTE = "Keras archive as trained: float32 weights plus optimizer state and config"
@@ -109,7 +111,7 @@ def precision_variants(
 
     Args:
         training_output_dir: The training ``output_dir``; the copies are the files
-            of :data:`trainer.precision.TFLITE_FILES` present there.
+            of :data:`carbon_aware.trainer.precision.TFLITE_FILES` present there.
         keras_predict: The Keras model's batch prediction function.
         keras_path: The local path of ``model.keras``.
         features: The preprocessed test rows.
@@ -161,7 +163,7 @@ def precision_variants(
 
 
 def evaluate_model(training_output_dir: str) -> EvaluationResult:
-    """Evaluate the model that :func:`trainer.train.train` wrote to a directory.
+    """Evaluate the model that :func:`carbon_aware.trainer.train.train` wrote to a directory.
 
     Args:
         training_output_dir: The training ``output_dir`` (local or ``gs://``),

@@ -109,7 +109,7 @@ def export_tflite(model: Any, out_dir: Path, calibration: np.ndarray) -> dict[st
     Returns:
         The run record's ``compressed_export`` block: ``converter``, ``seconds``
         (the whole export) and ``files`` (per precision: ``file``, ``size_bytes``,
-        ``convert_s``, ``method``), plus ``calibration_rows``; :func:`trainer.train.train`
+        ``convert_s``, ``method``), plus ``calibration_rows``; :func:`.train.train`
         adds the export's measured ``energy``.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,4 +1,4 @@
-"""Command-line entry point: ``python -m trainer.task --output-dir DIR [...]``.
+"""Command-line entry point: ``python -m carbon_aware.trainer.task --output-dir DIR [...]``.
 
 Vertex AI custom jobs set ``AIP_MODEL_DIR``; it is the default ``--output-dir``.
 Prints a one-line JSON summary on success. Exits with status 2 and the error
@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from trainer.train import TrainConfig, train
+from .train import TrainConfig, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_dir = os.environ.get("AIP_MODEL_DIR", "")
     defaults = TrainConfig(data_uri="", label_column="target", output_dir="unused")
     parser = argparse.ArgumentParser(
-        prog="python -m trainer.task",
+        prog="python -m carbon_aware.trainer.task",
         description="Train a small Keras classifier on a CSV table and record its energy.",
     )
     parser.add_argument(

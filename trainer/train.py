@@ -1,11 +1,11 @@
 """Train a small Keras classifier on a table and write the model and a run record.
 
 :func:`train` is a pure function of its :class:`TrainConfig`: it loads the data,
-applies the optional data-efficiency levers (:mod:`trainer.efficiency`), splits it,
+applies the optional data-efficiency levers (:mod:`carbon_aware.trainer.efficiency`), splits it,
 fits the preprocessing on the training split, trains an MLP with early stopping
 while measuring its energy (in mixed precision if asked and a GPU is present), and
 writes everything to ``output_dir``, with compressed TFLite copies if asked
-(:mod:`trainer.precision`). TensorFlow and Keras are imported inside the functions
+(:mod:`carbon_aware.trainer.precision`). TensorFlow and Keras are imported inside the functions
 that need them.
 """
 
@@ -23,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from trainer import data, efficiency, energy, precision, storage
+from carbon_aware import storage
+from carbon_aware.measurement import energy
+
+from . import data, efficiency, precision
 
 SCHEMA_VERSION = 1
 EARLY_STOPPING_PATIENCE = 5
@@ -174,9 +177,9 @@ def train(config: TrainConfig) -> TrainResult:
         The output directory, the training metrics and the run record.
 
     Raises:
-        ValueError: For unusable data (see :func:`trainer.data.load_table`), a
+        ValueError: For unusable data (see :func:`carbon_aware.trainer.data.load_table`), a
             lever naming unknown columns (see
-            :func:`trainer.efficiency.apply_levers`), data left unusable by the
+            :func:`carbon_aware.trainer.efficiency.apply_levers`), data left unusable by the
             levers, or an unusable output directory.
     """
     import joblib

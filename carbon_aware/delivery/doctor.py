@@ -21,13 +21,13 @@ import requests
 from google.api_core import exceptions as google_exceptions
 
 from carbon_aware.delivery.deploy import validate_targets
+from carbon_aware.measurement.energy import machine_shape
 from carbon_aware.vertex import (
     AcceleratorSpec,
     normalise_accelerator,
     regional_bucket,
     validate_machine_type,
 )
-from trainer.energy import machine_shape
 
 VERTEX_SERVICE = "aiplatform.googleapis.com"
 _QUOTAS_API = "cloudquotas.googleapis.com"

@@ -216,7 +216,7 @@ def failure_cause(log_text: str) -> str:
 
 
 def _short_exception(line: str) -> str:
-    """``trainer.evaluate.ModelQualityError: msg`` -> ``ModelQualityError: msg``."""
+    """``carbon_aware.trainer.evaluate.ModelQualityError: msg`` -> ``ModelQualityError: msg``."""
     match = _EXCEPTION_LINE.match(line)
     if match is None:
         return line

@@ -28,8 +28,8 @@ from carbon_aware.footprint.planned import planned_vs_actual
 from carbon_aware.footprint.pue import PueFigure, resolve_pue
 from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.intensity.watttime import GCO2E_PER_KWH_PER_LBS_PER_MWH
+from carbon_aware.measurement.energy_terms import EnergyTerm, terms_of
 from carbon_aware.regions import ANNUAL_DATA_YEAR, get_region
-from trainer.energy_terms import EnergyTerm, terms_of
 
 FOOTPRINT_SCHEMA_VERSION = "1.2"
 

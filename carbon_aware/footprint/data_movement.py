@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trainer.energy_terms import EnergyTerm
+from carbon_aware.measurement.energy_terms import EnergyTerm
 
 NETWORK_KWH_PER_GB = 0.001
 NETWORK_KWH_PER_GB_HIGH = 0.06

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from trainer import energy_terms
+from carbon_aware.measurement import energy_terms
 
 TIMINGS_ENV = "CARBON_AWARE_STEP_TIMINGS"
 METADATA_HOST = "metadata.google.internal"

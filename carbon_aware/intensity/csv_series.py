@@ -45,7 +45,7 @@ class CsvSeriesProvider:
     @functools.cached_property
     def frame(self) -> pd.DataFrame:
         """The series, wide: UTC index x series name, gCO2e/kWh."""
-        from trainer.storage import fetch
+        from carbon_aware.storage import fetch
 
         return load_intensity_csv(fetch(self.csv_uri))
 

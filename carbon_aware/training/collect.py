@@ -13,10 +13,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from carbon_aware import storage
+from carbon_aware.measurement import energy, energy_terms
 from carbon_aware.training.contract import METRICS_FILE, OutputLayout, parse_metrics
 from carbon_aware.training.data_location import locate_data
 from carbon_aware.training.runner import MachineSpec
-from trainer import energy, energy_terms, storage
 
 SCHEMA_VERSION = 2
 PROGRAM_RECORD = "run_record.json"

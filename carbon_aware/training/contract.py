@@ -159,14 +159,14 @@ def bundled_training_command(
     mixed_precision: bool,
     export_compressed: bool,
 ) -> list[str]:
-    """The bundled Keras trainer as a program of the contract (``python -m trainer.task``).
+    """The bundled Keras trainer as a contract program (``python -m carbon_aware.trainer.task``).
 
     It writes to ``$AIP_MODEL_DIR`` by default, so no output flag is needed.
     """
     command = [
         "python",
         "-m",
-        "trainer.task",
+        "carbon_aware.trainer.task",
         "--label-column",
         label_column,
         "--epochs",

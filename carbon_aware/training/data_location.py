@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from carbon_aware import storage
 from carbon_aware.regions import load_catalogue
-from trainer import storage
 
 # Multi-regions and predefined dual-regions: the regions they store data in.
 # fmt: off
@@ -70,7 +70,7 @@ def locate_data(data_uri: str) -> DataLocation:
     """Finds where ``data_uri`` is stored (reads the bucket's metadata for ``gs://``).
 
     Raises:
-        trainer.storage.StorageError: The bucket cannot be read.
+        carbon_aware.storage.StorageError: The bucket cannot be read.
     """
     size = storage.object_size(data_uri) if data_uri else None
     if not storage.is_gcs_uri(data_uri):

@@ -6,9 +6,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from carbon_aware import storage
 from carbon_aware.training.collect import read_metrics
 from carbon_aware.training.quality import ModelQualityError, check_quality
-from trainer import storage
 
 # The files that mark the bundled Keras classifier's model directory.
 BUNDLED_MODEL_FILES = ("model.keras", "preprocessor.joblib", "classes.json", "test.csv")
@@ -66,14 +66,14 @@ def evaluate_run(model_dir: str, quality_metric: str, min_quality: float) -> Run
     first; :meth:`RunEvaluation.raise_if_failed` then fails the step.
 
     Raises:
-        trainer.storage.StorageError: The model directory cannot be read.
+        carbon_aware.storage.StorageError: The model directory cannot be read.
         carbon_aware.training.contract.ContractError: ``metrics.json`` is not a flat object of
             numbers.
     """
     metrics = read_metrics(model_dir)
     result = RunEvaluation(metrics=metrics, quality_metric=quality_metric, min_quality=min_quality)
     if is_bundled_classifier(model_dir):
-        from trainer.evaluate import evaluate_model
+        from carbon_aware.trainer.evaluate import evaluate_model
 
         classifier = evaluate_model(model_dir)
         result.classifier = classifier

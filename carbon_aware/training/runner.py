@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from trainer import energy, storage
+from carbon_aware import storage
+from carbon_aware.measurement import energy
 
 TAIL_LINES = 20
 RECORD_SCHEMA_VERSION = 1

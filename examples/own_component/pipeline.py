@@ -10,9 +10,8 @@ job (and locally, with ``carbon-aware run-local --template``, as a subprocess).
 
 import argparse
 
+from carbon_aware.kfp.pipelines.own_component import compile_around
 from kfp import dsl
-
-from pipelines.own_component import compile_around
 
 
 @dsl.container_component

@@ -2,7 +2,6 @@
 calls, from what pyproject.toml's package discovery needs, as a non-root user, on a pinned base.
 """
 
-import fnmatch
 import re
 import tomllib
 from pathlib import Path
@@ -52,13 +51,10 @@ def expand(text):
 
 
 def project_packages():
-    """Top-level packages pyproject's find-include selects."""
-    include = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
-    return sorted(
-        path.name
-        for path in ROOT.iterdir()
-        if (path / "__init__.py").exists() and any(fnmatch.fnmatch(path.name, p) for p in include)
-    )
+    """Import name -> source folder of every package pyproject installs at the top of a mapping."""
+    setuptools = PYPROJECT["tool"]["setuptools"]
+    mapped = setuptools["package-dir"]
+    return {"carbon_aware": "carbon_aware", **mapped}
 
 
 def copied_sources():
@@ -81,8 +77,8 @@ def test_base_image_is_pinned():
 def test_copies_what_package_discovery_and_metadata_need():
     sources = copied_sources()
     packages = project_packages()
-    assert {"carbon_aware", "components", "pipelines", "trainer"} <= set(packages)
-    missing = set(packages) - sources
+    assert set(packages.values()) == {"carbon_aware", "components", "pipelines", "trainer"}
+    missing = set(packages.values()) - sources
     assert not missing, f"Dockerfile does not COPY {missing}"
     assert "pyproject.toml" in sources
     assert PYPROJECT["project"]["readme"] in sources  # setuptools reads it to build
@@ -109,11 +105,11 @@ def test_runtime_stage_is_small_and_runs_as_non_root():
 def test_build_checks_every_entry_point_the_pipeline_calls():
     smoke = " ".join(rest for kw, rest in stages()[-1] if kw == "RUN")
     for package in project_packages():
-        assert re.search(rf"import [\w., ]*\b{package}\b", smoke), package
+        assert re.search(rf"import [\w., ]*\b{re.escape(package)}\b", smoke), package
     scripts = PYPROJECT["project"]["scripts"]
     assert scripts == {"carbon-aware": "carbon_aware.cli:main"}
     assert "carbon-aware --help" in smoke
-    assert "python -m trainer.task --help" in smoke
+    assert "python -m carbon_aware.trainer.task --help" in smoke
     assert (ROOT / "trainer" / "task.py").exists()
     assert "kfp.dsl.executor_main" in smoke  # what every component's command runs
     # What the custom job's entrypoint script hands over to, and the tools the script uses.
@@ -126,7 +122,7 @@ def test_build_checks_every_entry_point_the_pipeline_calls():
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    from pipelines.compiler import compile_pipeline
+    from carbon_aware.kfp.pipelines.compiler import compile_pipeline
 
     path = compile_pipeline(
         "r.example/p/carbon-aware:0123abc", tmp_path_factory.mktemp("c") / "p.yaml"

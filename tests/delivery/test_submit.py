@@ -328,8 +328,9 @@ def test_start_at_creates_a_schedule_that_runs_once(
 @pytest.fixture(scope="module")
 def local_image_template(tmp_path_factory):
     """The template run-local compiles: its image tag exists on no registry."""
+    from carbon_aware.kfp.pipelines.compiler import compile_pipeline
+
     from carbon_aware.cli import LOCAL_IMAGE
-    from pipelines.compiler import compile_pipeline
 
     return compile_pipeline(LOCAL_IMAGE, tmp_path_factory.mktemp("local") / "pipeline.yaml")
 

@@ -59,7 +59,7 @@ def forecast_csv(tmp_path: Path, low_in_hours: int | None) -> str:
         {"europe-west1": west1, "europe-west4": np.full(len(index), 280.0), "us-central1": 400.0},
         index=index,
     )
-    from trainer import storage
+    from carbon_aware import storage
 
     uri = f"gs://{DATA_BUCKET}/{tmp_path.name}/intensity.csv"
     storage.write_text(uri, to_long(frame).to_csv(index=False))

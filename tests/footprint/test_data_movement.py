@@ -47,7 +47,7 @@ def test_local_data_records_its_size(tmp_path):
 def test_a_bucket_in_another_region_gives_bytes_and_a_term(monkeypatch, tmp_path):
     from storage_emulator import make_bucket, storage_emulator
 
-    from trainer import storage
+    from carbon_aware import storage
 
     monkeypatch.setattr(storage, "GCS_FUSE_ROOT", tmp_path / "no-fuse")
     with storage_emulator():

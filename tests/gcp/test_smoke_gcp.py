@@ -38,10 +38,10 @@ def settings():
 
 
 def test_a_tiny_run_trains_in_the_chosen_region(settings, tmp_path):
+    from carbon_aware.kfp.pipelines.compiler import compile_pipeline
     from google.cloud import aiplatform
 
     from carbon_aware.vertex import regional_bucket
-    from pipelines.compiler import compile_pipeline
 
     project = settings["CARBON_AWARE_GCP_PROJECT"]
     location = settings["CARBON_AWARE_GCP_LOCATION"]

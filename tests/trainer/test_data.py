@@ -1,4 +1,4 @@
-"""trainer.data and trainer.storage: loading, validation, splitting, preprocessing, paths."""
+"""trainer.data and storage: loading, validation, splitting, preprocessing, paths."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from carbon_aware.trainer import data
 
-from trainer import data, storage
+from carbon_aware import storage
 
 
 def three_class_frame(rows: int = 90, seed: int = 0) -> pd.DataFrame:

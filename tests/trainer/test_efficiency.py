@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
-from trainer import efficiency
-from trainer.train import TrainConfig, train
+from carbon_aware.trainer import efficiency
+from carbon_aware.trainer.train import TrainConfig, train
 
 
 def frame() -> pd.DataFrame:

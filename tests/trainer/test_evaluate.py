@@ -1,4 +1,4 @@
-"""trainer.evaluate: test-set metrics of trained models, ROC thinning."""
+"""carbon_aware.trainer.evaluate: test-set metrics of trained models, ROC thinning."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from trainer.evaluate import downsample_roc, evaluate_model
-from trainer.train import TrainConfig, train
+from carbon_aware.trainer.evaluate import downsample_roc, evaluate_model
+from carbon_aware.trainer.train import TrainConfig, train
 
 
 def write_three_class_csv(path: Path, rows: int = 120) -> Path:

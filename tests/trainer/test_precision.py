@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from trainer import precision
-from trainer.evaluate import EvaluationResult, evaluate_model
-from trainer.train import TrainConfig, TrainResult, load_keras, train
+from carbon_aware.trainer import precision
+from carbon_aware.trainer.evaluate import EvaluationResult, evaluate_model
+from carbon_aware.trainer.train import TrainConfig, TrainResult, load_keras, train
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""trainer.task: the command line, as a subprocess and in-process."""
+"""carbon_aware.trainer.task: the command line, as a subprocess and in-process."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from trainer import task
+from carbon_aware.trainer import task
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_task(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m trainer.task`` from the repository root."""
+    """Run ``python -m carbon_aware.trainer.task`` from the repository root."""
     full_env = {k: v for k, v in os.environ.items() if k != "AIP_MODEL_DIR"}
     full_env.update({"PYTHONPATH": str(REPO_ROOT)}, **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "trainer.task", *args],
+        [sys.executable, "-m", "carbon_aware.trainer.task", *args],
         cwd=REPO_ROOT,
         env=full_env,
         capture_output=True,

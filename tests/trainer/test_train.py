@@ -1,4 +1,4 @@
-"""trainer.train: configuration checks and real (tiny) training runs."""
+"""carbon_aware.trainer.train: configuration checks and real (tiny) training runs."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from carbon_aware.trainer.train import TrainConfig, TrainResult, train
 
-from trainer import storage
-from trainer.train import TrainConfig, TrainResult, train
+from carbon_aware import storage
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ARTEFACTS = {

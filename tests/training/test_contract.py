@@ -78,7 +78,7 @@ def test_the_bundled_trainer_is_a_program_of_the_contract():
         mixed_precision=True,
         export_compressed=False,
     )
-    assert command[:3] == ["python", "-m", "trainer.task"]
+    assert command[:3] == ["python", "-m", "carbon_aware.trainer.task"]
     assert "--output-dir" not in command  # it writes to $AIP_MODEL_DIR
     for flag, value in (
         ("--data-uri", "gs://b/d.csv"),

@@ -5,11 +5,11 @@ import os
 import subprocess
 import sys
 
+from carbon_aware import storage
 from carbon_aware.training.collect import collect_run
 from carbon_aware.training.contract import OutputLayout
 from carbon_aware.training.job_spec import worker_pool_specs
 from carbon_aware.training.runner import MachineSpec
-from trainer import storage
 
 LAYOUT = OutputLayout("gs://proj-carbon-europe-west1/carbon-aware-runs/run-1")
 

@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from carbon_aware.kfp.pipelines.own_component import compile_around, training_program
 from kfp import dsl
 
 from carbon_aware.delivery.local_run import PipelineRunError, run_local
-from pipelines.own_component import compile_around, training_program
 
 PROGRAM = textwrap.dedent(
     """

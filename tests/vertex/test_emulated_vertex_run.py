@@ -116,11 +116,11 @@ def test_the_whole_pipeline_runs_with_backend_vertex_offline(
     assert pool.machine_spec.machine_type == "n1-standard-4"
     assert pool.replica_count == 1
     assert pool.container_spec.image_uri == compiled_image
-    assert "trainer.task" in list(pool.container_spec.command)
+    assert "carbon_aware.trainer.task" in list(pool.container_spec.command)
     assert "{{$" not in json.dumps(job.request)
     # The worker ran from what the job received, and wrote into the chosen region's bucket.
     assert job.exit_codes == [0]
-    from trainer import storage
+    from carbon_aware import storage
 
     files = storage.list_files(base)
     for name in (

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from carbon_aware.hardware import power_data
+from carbon_aware.measurement import energy, energy_terms
 from carbon_aware.vertex import ACCELERATOR_TYPES
-from trainer import energy, energy_terms, power_data
 
 CATALOGUE = (
     Path(__file__).resolve().parents[2] / "carbon_aware" / "data" / "vertex_accelerators.csv"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from trainer.power_data import AcceleratorPower
+from carbon_aware.hardware.power_data import AcceleratorPower
 
 METHODS = ("measured", "modelled", "estimated")
 # CCF's GCP averages of min / max watts per vCPU (cloudcarbonfootprint.org/docs/methodology,

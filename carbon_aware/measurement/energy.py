@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from trainer import energy_terms as terms_mod
-from trainer import power_data
-from trainer.energy_terms import EnergyTerm
+from carbon_aware.hardware import power_data
+from carbon_aware.measurement import energy_terms as terms_mod
+from carbon_aware.measurement.energy_terms import EnergyTerm
 
 # CCF's GCP coefficients and the accelerator/machine tables live in energy_terms / power_data;
 # these names stay importable from here.
@@ -39,7 +39,7 @@ _MACHINE_RE = re.compile(r"^([a-z][a-z0-9]*-[a-z]+)-(\d+)$")
 class EnergyMeasurement:
     """Energy of one run, in kWh, and how it was obtained.
 
-    ``terms`` holds one :class:`~trainer.energy_terms.EnergyTerm` dict per component (cpu, ram
+    ``terms`` holds one :class:`~.energy_terms.EnergyTerm` dict per component (cpu, ram
     and, where there are accelerators, gpu); the kWh fields are their values and the total
     their sum. ``method`` says whether CodeCarbon ran (``codecarbon``) or not (``estimate``).
     """

@@ -1,4 +1,4 @@
-"""trainer.energy: CCF estimate arithmetic, machine shapes, and the CodeCarbon measurement."""
+"""measurement.energy: CCF estimate arithmetic, machine shapes, and the CodeCarbon measurement."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer import energy
+from carbon_aware.measurement import energy
 
 
 def busy(seconds: float) -> int:

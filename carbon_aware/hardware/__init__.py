@@ -1,0 +1,1 @@
+"""Facts about the hardware Vertex AI runs training on: machines, accelerators and their power."""
