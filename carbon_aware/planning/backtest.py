@@ -15,7 +15,8 @@ The wait rule is the plan's: waiting must gain at least ``min_gain_pct`` (expect
 forecast) over starting at once in the region best now, else the job starts now. Its default for
 the forecasts is :data:`.skill.MIN_GAIN_ERROR_SHARE` times the forecast's saving error over the
 last :data:`.skill.ERROR_DAYS` days of jobs that had ended by the arrival (what ``plan`` computes
-from the history it is given); none for the oracle.
+from the history it is given), starting now while fewer than :data:`.skill.MIN_ERROR_ARRIVALS`
+have ended; none for the oracle.
 
 :func:`backtest_arrays` is vectorised with numpy (window means by cumulative sums, best start by
 an argmin over ``sliding_window_view``); :func:`backtest_loop` is a plain-Python reference over
@@ -25,7 +26,6 @@ arrivals x starts that gives identical choices.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -55,6 +55,7 @@ from carbon_aware.planning.planner import (
 from carbon_aware.planning.ridge import RIDGE_HISTORY_DAYS, ridge_backtest
 from carbon_aware.planning.skill import (
     ERROR_DAYS,
+    MIN_ERROR_ARRIVALS,
     MIN_GAIN_ERROR_SHARE,
     expected_and_realised,
     trailing_error,
@@ -111,8 +112,10 @@ def min_gain_thresholds(
     out = np.empty(offset.shape)
     for r in range(views.shape[0]):
         expected, realised = expected_and_realised(views[r], means[r], arrivals, offset[r])
-        error = trailing_error(np.abs(expected - realised), shape.horizon, ERROR_DAYS * d)
-        out[r] = np.nan_to_num(MIN_GAIN_ERROR_SHARE * error, nan=0.0)
+        error = trailing_error(
+            np.abs(expected - realised), shape.horizon, ERROR_DAYS * d, MIN_ERROR_ARRIVALS
+        )
+        out[r] = np.nan_to_num(MIN_GAIN_ERROR_SHARE * error, nan=np.inf)  # unknown: start now
     return np.round(out, 3)
 
 
@@ -186,7 +189,14 @@ def backtest_arrays(
     offset = np.argmin(views, axis=-1)  # first minimum: earliest start
     best = np.take_along_axis(views, offset[..., None], axis=-1)[..., 0]
     threshold = min_gain_thresholds(
-        views, means, arrivals, offset, shape, d, min_gain_pct, backtested_min_gain
+        views,
+        means,
+        arrivals,
+        offset,
+        shape,
+        d,
+        min_gain_pct,
+        backtested_min_gain and forecast != "oracle",
     )
     now_view = views[..., 0]
     gain = 100 * (1 - best / np.where(now_view > 0, now_view, np.inf))
@@ -378,7 +388,7 @@ def run_backtest(
     Raises:
         ValueError: Unknown names, bad job figures, or too little data.
     """
-    if min_gain_pct is not None and not (math.isfinite(min_gain_pct) and min_gain_pct >= 0):
+    if min_gain_pct is not None and not min_gain_pct >= 0:
         raise ValueError(f"min_gain_pct must be a percentage >= 0, got {min_gain_pct}")
     names = list(regions) if regions else [str(c) for c in frame.columns]
     baseline = baseline_region or names[0]
@@ -419,7 +429,10 @@ def run_backtest(
         assert outcome.min_gain is not None
         rule = (
             f"back-tested: {MIN_GAIN_ERROR_SHARE:g} x the forecast's saving error over the last "
-            f"{ERROR_DAYS} days (mean threshold {float(outcome.min_gain.mean()):.2f}%)"
+            f"{ERROR_DAYS} days (mean threshold "
+            f"{float(np.mean(outcome.min_gain[np.isfinite(outcome.min_gain)])):.2f}%; "
+            f"{int(np.isinf(outcome.min_gain).sum())} region-arrivals started now while the "
+            "error was unknown)"
         )
     else:
         rule = "none: wait for any expected gain"

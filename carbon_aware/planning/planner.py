@@ -333,7 +333,8 @@ def plan_job(
             day-ahead).
         data_source: Where the series came from, copied into the plan.
         min_gain_pct: Start now (in the best region now) unless waiting gains at least this
-            many percent; None waits for any gain (but see ``backtested_min_gain``).
+            many percent (``inf``: never wait); None waits for any gain (but see
+            ``backtested_min_gain``).
         backtested_min_gain: With ``min_gain_pct`` None and the ridge forecast, use the chosen
             region's back-tested threshold (``forecast_error[region]["min_gain_pct"]``), as
             the provider path does.
@@ -346,7 +347,7 @@ def plan_job(
     """
     constraints = constraints or Constraints()
     constraints.validate()
-    if min_gain_pct is not None and not (math.isfinite(min_gain_pct) and min_gain_pct >= 0):
+    if min_gain_pct is not None and not min_gain_pct >= 0:
         raise ValueError(f"min_gain_pct must be a percentage >= 0, got {min_gain_pct}")
     names = list(candidates)
     if not names or len(set(names)) != len(names):
@@ -411,12 +412,19 @@ def plan_job(
     now_name = now_options[0][2]
     now_mean = float(means[series.index(now_name)][0])
     best = ranking[0]
-    if min_gain_pct is None and backtested_min_gain and best.region in errors:
-        min_gain_pct = errors[best.region]["min_gain_pct"]
-        notes.append(
-            f"min_gain_pct {min_gain_pct:g}%: back-tested on {best.region}'s history "
-            f"(see forecast_error)"
-        )
+    if min_gain_pct is None and backtested_min_gain and forecast == "ridge":
+        if best.region in errors:
+            min_gain_pct = errors[best.region]["min_gain_pct"]
+            notes.append(
+                f"min_gain_pct {min_gain_pct:g}%: back-tested on {best.region}'s history "
+                f"(see forecast_error)"
+            )
+        else:
+            min_gain_pct = math.inf
+            notes.append(
+                f"min_gain_pct inf: our forecast cannot be back-tested on {best.region}'s "
+                "history yet, so the plan does not wait"
+            )
     wait_gain = 100 * (1 - best.mean_gco2e_per_kwh / now_mean) if now_mean > 0 else 0.0
     reason = "now is the best start"
     if best.delay_hours > 0 and min_gain_pct is not None and wait_gain < min_gain_pct:

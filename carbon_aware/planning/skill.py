@@ -10,10 +10,12 @@ for that zone:
 * the *MAPE* of the forecast values at leads 1-24 h over the same arrivals.
 
 The default wait rule waits only when the expected gain is at least :data:`MIN_GAIN_ERROR_SHARE`
-times the saving error. ``benchmarks/forecast_quality.py`` measures the rule on Electricity Maps
-2021/2023/2024 (16 zones): with 0.8 it keeps about 97 % of the savings of 1-8 h jobs and halves the
-starts that end up dirtier than starting at once; a fixed percentage cannot do both, because some
-zones' whole daily swing is smaller than any fixed figure.
+times the saving error, and not at all while the error is unknown (fewer than
+:data:`MIN_ERROR_ARRIVALS` back-tested plans have ended). ``benchmarks/forecast_quality.py``
+measures the rule on Electricity Maps 2023/2024 (16 zones): with 0.8 it keeps about 97 % of the
+savings of 1-8 h jobs and halves the starts that end up dirtier than starting at once; a fixed
+percentage does worse on one or the other, because some zones' whole daily swing is smaller than
+any fixed figure.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from carbon_aware.planning.ridge import MODEL_NAME, RIDGE_HISTORY_DAYS, ridge_ba
 
 ERROR_DAYS = 14
 """Days of back-tested plans the saving error is measured over."""
+MIN_ERROR_ARRIVALS = 24
+"""Fewer ended back-tested plans than this: the error is unknown and the default rule starts now.
+The first days after the history warm-up are where the savings went negative on EM 2023/2024."""
 MIN_GAIN_ERROR_SHARE = 0.8
 """The default ``min_gain_pct`` is this share of the back-tested saving error."""
 
@@ -52,22 +57,23 @@ def expected_and_realised(
     return expected, realised
 
 
-def trailing_error(errors: np.ndarray, horizon: int, window: int) -> np.ndarray:
+def trailing_error(errors: np.ndarray, horizon: int, window: int, min_count: int = 1) -> np.ndarray:
     """Mean of the errors known at each arrival: arrivals ``b`` with ``b + horizon <= a``.
 
     Args:
         errors: ``(T,)`` per-arrival absolute errors, arrivals one step apart.
         horizon: Steps until an arrival's run has surely ended (delay plus span).
         window: At most this many of the latest known errors are averaged.
+        min_count: Fewer known errors than this count as none.
 
     Returns:
-        ``(T,)`` trailing mean; NaN where no error is known yet.
+        ``(T,)`` trailing mean; NaN where fewer than ``min_count`` errors are known.
     """
     count = errors.shape[0]
     sums = np.concatenate(([0.0], np.cumsum(errors)))
     hi = np.clip(np.arange(count) - horizon + 1, 0, None)
     lo = np.clip(hi - window, 0, None)
-    known = hi > lo
+    known = hi - lo >= max(min_count, 1)
     return np.where(known, (sums[hi] - sums[lo]) / np.maximum(hi - lo, 1), np.nan)
 
 
@@ -116,10 +122,10 @@ def forecast_skill(
     horizon = max(shape.horizon, d)
     last = x.shape[0] - horizon
     first = max(RIDGE_HISTORY_DAYS * d, last - ERROR_DAYS * d + 1)
-    if last < first:
+    if last - first + 1 < MIN_ERROR_ARRIVALS:
         raise ValueError(
             f"back-testing the forecast needs {RIDGE_HISTORY_DAYS} days of history plus the "
-            f"{horizon} h horizon"
+            f"{horizon} h horizon plus {MIN_ERROR_ARRIVALS} h"
         )
     arrivals = np.arange(first, last + 1)
     values = ridge_backtest(x, arrivals, horizon, d, day_step=day_step)

@@ -4,13 +4,15 @@
 :func:`~carbon_aware.planning.planner.plan_job`, and applies ``min_gain_pct``: waiting must gain
 at least that much over starting now. Its default is :data:`.skill.MIN_GAIN_ERROR_SHARE` times the
 back-tested error of the expected saving of our forecast for the chosen region
-(:func:`.skill.forecast_skill`): 0 when the series is the csv file itself, and 0 with a note when
-the provider's own forecast cannot be back-tested here.
+(:func:`.skill.forecast_skill`), or no waiting while that cannot be back-tested yet; 0 when the
+series is the csv file itself, and 0 with a note when the provider's own forecast cannot be
+back-tested here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +46,7 @@ def default_min_gain(
         try:
             skill = _skill(data, region, shape)
         except ValueError as err:
-            return 0.0, f"min_gain_pct 0: {err}"
+            return math.inf, f"min_gain_pct inf (the plan does not wait): {err}"
         return skill.min_gain_pct, (
             f"min_gain_pct {skill.min_gain_pct:g}%: {MIN_GAIN_ERROR_SHARE:g} x the back-tested "
             f"error of our forecast's expected saving in {region} over the last 14 days "

@@ -118,10 +118,12 @@ def test_wait_rules_fixed_backtested_and_none() -> None:
     assert anything.min_gain_rule.startswith("fixed: wait only for an expected gain of at least 0%")
     assert rule.min_gain_rule.startswith("back-tested: 0.8 x the forecast's saving error")
     assert never.savings_pct == 0.0 and never.per_region_losing_starts_pct["zone"] == 0.0
-    # The back-tested rule gives up little of the saving and many of the losing starts.
-    assert rule.savings_pct > 0.9 * anything.savings_pct
+    # The back-tested rule gives up little of the saving and most of the losing starts; it does
+    # not wait while fewer than 24 back-tested runs have ended (25 + 23 arrivals).
+    assert rule.savings_pct > 0.85 * anything.savings_pct
     losing = rule.per_region_losing_starts_pct["zone"]
-    assert losing < 0.8 * anything.per_region_losing_starts_pct["zone"]
+    assert losing < 0.5 * anything.per_region_losing_starts_pct["zone"]
+    assert "; 48 region-arrivals started now while the error was unknown)" in rule.min_gain_rule
     assert 0 < rule.per_region_kept_pct["zone"] < 100
     assert rule.per_region_oracle["zone"] > rule.per_region["zone"]
     oracle = run_backtest(data, 1, 24)

@@ -206,3 +206,17 @@ def test_backtest_headlines_temporal_savings_and_names_the_baseline(
     )
     _, out = run([*argv, "--max-delay-hours", "24", "--min-gain-pct", "0", "--json"], capsys)
     assert json.loads(out)["min_gain_rule"].startswith("fixed: wait only for an expected gain")
+
+
+def test_plan_does_not_wait_while_our_forecast_cannot_be_backtested(
+    daily_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["plan", "--intensity-csv", str(daily_csv), "--regions", "zone-a", "--json"]
+    argv += ["--duration-hours", "1", "--max-delay-hours", "24", "--forecast", "ridge"]
+    # 29 days of history: enough to forecast (28), not to back-test (28 + 25 h + 24 h).
+    _, out = run([*argv, "--now", "2024-03-30T00:00Z"], capsys)
+    plan = json.loads(out)
+    assert plan["delay_hours"] == 0.0 and plan["forecast_error"] == {}
+    assert any(n.startswith("min_gain_pct inf: our forecast cannot be") for n in plan["notes"])
+    _, out = run([*argv, "--now", "2024-04-05T00:00Z"], capsys)
+    assert json.loads(out)["forecast_error"]["zone-a"]["backtest_arrivals"] > 24
