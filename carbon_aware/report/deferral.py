@@ -64,7 +64,8 @@ def deferral_footprint(
 
     decided = {item.region: item.gco2e_per_kwh for item in chosen.ranking}
     decided[chosen.baseline_region] = chosen.baseline_gco2e_per_kwh
-    cost = _orchestration(timings, 0.0, decided, chosen, pue)
+    # No market-based factors and no run window: the deferral's steps, location-based.
+    cost, _ = _orchestration(timings, 0.0, decided, chosen, pue, {}, None)
     decision = StartDecision.from_json(json.dumps(record["decision"]))
     low, high = _range(decision)
     return {
