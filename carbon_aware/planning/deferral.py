@@ -23,7 +23,6 @@ START_NOW = "now"
 START_LATER = "later"
 DEFERRAL_KIND = "deferral"
 """The ``kind`` of the record defer-run hands to report-footprint in place of a run record."""
-_MIN_GAIN = re.compile(r"min_gain_pct (\d+(?:\.\d+)?)%")
 # The planner's wait note (planner.plan_job) gives the gain over starting now in either form.
 _WAIT_GAIN = re.compile(r"(?:window is|would gain) (\d+(?:\.\d+)?)%")
 
@@ -37,8 +36,10 @@ class StartDecision:
         plan: The plan, or None with ``start_within_hours`` 0.
         wait_gain_pct: How much cleaner the best start in the window is than starting now in
             the best region now (0 when now is best).
-        wait_gain_error_pct: The ``min_gain_pct`` the plan applied: by default the back-tested
-            error of the forecast's expected saving, so the gain's range is gain +/- this.
+        wait_gain_error_pct: The back-tested error (points) of the expected saving of the
+            forecast behind the best start (``Plan.forecast_error``; 0 where it cannot be
+            back-tested, e.g. the csv file taken as the forecast): the gain's range is
+            gain +/- this.
         reason: Why it starts now or later.
     """
 
@@ -148,14 +149,15 @@ def decide_start(
 def decision_from_plan(plan: Plan) -> StartDecision:
     """Now or later from a plan, with the gain of waiting as the plan's wait note gives it."""
     wait_note = next((n for n in reversed(plan.notes) if n.startswith(WAIT_NOTE)), WAIT_NOTE)
-    found = next((m for m in map(_MIN_GAIN.search, (wait_note, *plan.notes)) if m), None)
+    best = plan.ranking[0].region if plan.ranking else plan.region
+    error = plan.forecast_error.get(best, {}).get("saving_error_pct", 0.0)
     gain = _WAIT_GAIN.search(wait_note)
     start = START_LATER if plan.delay_hours > 0 else START_NOW
     return StartDecision(
         start,
         plan,
         float(gain.group(1)) if gain else 0.0,
-        float(found.group(1)) if found else 0.0,
+        float(error),
         wait_note.removeprefix(WAIT_NOTE),
     )
 

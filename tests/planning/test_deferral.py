@@ -1,5 +1,6 @@
 """plan-start's decision: the same planner and min-gain rule as submit --start-within."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -57,12 +58,15 @@ def test_a_cleaner_hour_later_defers_with_the_gain_over_now():
         plan_job(frame(5), ["europe-west1", "us-central1"], 1, 12, min_gain_pct=10)
     )
     assert decision.start == START_LATER and decision.plan.delay_hours == 5
-    assert decision.wait_gain_pct == 50.0 and decision.wait_gain_error_pct == 10.0
+    assert decision.wait_gain_pct == 50.0
+    assert decision.wait_gain_error_pct == 0.0  # the series as given: nothing to back-test
     assert StartDecision.from_json(decision.to_json()) == decision
 
 
 def test_a_gain_under_min_gain_starts_now_and_the_report_says_what_waiting_would_gain():
     plan = plan_job(frame(5), ["europe-west1", "us-central1"], 1, 12, min_gain_pct=60)
+    # As a back-tested forecast would report its error (Plan.forecast_error, in points).
+    plan = dataclasses.replace(plan, forecast_error={"europe-west1": {"saving_error_pct": 7.5}})
     decision = decision_from_plan(plan)
     assert decision.start == START_NOW and decision.plan.delay_hours == 0
     section = start_section(decision.to_json())
@@ -70,7 +74,7 @@ def test_a_gain_under_min_gain_starts_now_and_the_report_says_what_waiting_would
     assert "Waiting 5 h for europe-west1 (start 2024-01-01T05:00:00Z) would have gained 50.0%" in (
         section
     )
-    assert "(range -10.0% to 110.0%)" in section  # +/- the min gain applied (60 points)
+    assert "(range 42.5% to 57.5%)" in section  # +/- the back-tested error, 7.5 points
 
 
 def test_no_section_when_the_run_did_not_plan():
