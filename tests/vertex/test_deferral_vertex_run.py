@@ -70,6 +70,26 @@ def forecast_csv(name: str, clean_in_hours: int) -> str:
     return uri
 
 
+def task_details() -> list[dict]:
+    """The job's task details as Vertex keeps them while report-footprint runs (step timings)."""
+    t0 = pd.Timestamp(datetime.now(UTC)) - pd.Timedelta(minutes=5)
+    steps = [("fetch-intensity", 0, 60), ("plan-start", 0, 45), ("choose-region", 60, 90),
+             ("defer-run", 90, 120)]  # fmt: skip
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    details = [{"taskId": "1", "parentTaskId": "0", "taskName": "carbon-aware-training",
+                "startTime": t0.strftime(stamp)}]  # fmt: skip
+    for task_id, (name, start, end) in enumerate(steps, start=2):
+        details.append({
+            "taskId": str(task_id), "parentTaskId": "1", "taskName": name,
+            "startTime": (t0 + pd.Timedelta(seconds=start)).strftime(stamp),
+            "endTime": (t0 + pd.Timedelta(seconds=end)).strftime(stamp),
+        })  # fmt: skip
+    running = pd.Timestamp(datetime.now(UTC)) - pd.Timedelta(seconds=5)
+    details.append({"taskId": "9", "parentTaskId": "1", "taskName": "report-footprint",
+                    "startTime": running.strftime(stamp)})  # fmt: skip
+    return details
+
+
 def console_run(template: Path, tmp_path: Path, params: dict, *, refuse: str = "", stop_after=""):
     """Runs the template as a console run whose job Vertex holds; returns what each side saw."""
     spec = yaml.safe_load(template.read_text())
@@ -91,6 +111,7 @@ def console_run(template: Path, tmp_path: Path, params: dict, *, refuse: str = "
             },
             "serviceAccount": SERVICE_ACCOUNT,
             "labels": {"team": "ml"},
+            "jobDetail": {"taskDetails": task_details()},
         },
     )
     jobs = JobServiceStandIn(worker_env=env, log_dir=tmp_path / "workers", run_workers=False)
@@ -110,10 +131,14 @@ def console_run(template: Path, tmp_path: Path, params: dict, *, refuse: str = "
             },
             env=env,
             task_env={
-                "defer-run": {
-                    "PYTHONPATH": str(HERE / "schedule_site"),
-                    "VERTEX_CONTROL_STANDIN": f"127.0.0.1:{control.port}",
-                    "VERTEX_CONTROL_ENDPOINTS": str(control_endpoints),
+                **{
+                    step: {
+                        "PYTHONPATH": str(HERE / "schedule_site"),
+                        "VERTEX_CONTROL_STANDIN": f"127.0.0.1:{control.port}",
+                        "VERTEX_CONTROL_ENDPOINTS": str(control_endpoints),
+                    }
+                    # report-footprint reads the job's task details (its steps' timings).
+                    for step in ("defer-run", "report-footprint")
                 },
                 "train-on-vertex": {
                     "PYTHONPATH": str(HERE / "launcher_site"),
@@ -152,9 +177,10 @@ def test_a_run_that_may_wait_schedules_itself_at_the_planned_hour_and_trains_not
         ["fetch-intensity", "plan-start", "choose-region", "defer-run", "report-footprint"]
     )
     assert jobs.jobs == []  # nothing trained
-    # The run read itself, then scheduled its copy, both in the submission region.
-    assert control.job_reads == [JOB_NAME]
-    assert endpoints == [f"{SUBMISSION_REGION}-aiplatform.googleapis.com"] * 2
+    # The run read itself, then scheduled its copy, both in the submission region (and the
+    # report step read the job's task details there).
+    assert control.job_reads == [JOB_NAME, JOB_NAME]
+    assert endpoints == [f"{SUBMISSION_REGION}-aiplatform.googleapis.com"] * 3
     [created] = control.schedules
     assert created.parent == f"projects/{PROJECT}/locations/{SUBMISSION_REGION}"
     schedule = created.schedule
@@ -190,8 +216,11 @@ def test_a_run_that_may_wait_schedules_itself_at_the_planned_hour_and_trains_not
     assert created.name in html and "<table>" in html
     record = json.loads(Path(result.artifacts["footprint"]["uri"]).read_text())
     assert record["kind"] == "deferral" and record["schedule_name"] == created.name
-    # Step timings come from the job's task details on Vertex AI; the stand-in backend has none.
-    assert record["orchestration"]["status"] == "not-measured"
+    # The deferral's own footprint: its steps, timed from the job's task details.
+    cost = record["orchestration"]
+    assert cost["status"] == "timed" and cost["region"] == SUBMISSION_REGION
+    assert {s["step"] for s in cost["steps"]} >= {"plan-start", "defer-run", "choose-region"}
+    assert 0 < cost["co2e_g"] < 1 and "gCO2e" in report
 
 
 def test_the_deferral_fails_naming_the_one_permission_it_lacks_before_anything_trains(
@@ -217,7 +246,6 @@ def test_when_now_is_best_the_console_run_trains_with_its_own_project_and_the_se
         compiled_template, tmp_path, params, stop_after="train-on-vertex"
     )
     assert "defer-run" not in backend.executed and control.schedules == []
-    assert control.job_reads == []
     [job] = jobs.jobs
     # Nothing typed in: the run's own project, and the buckets `setup` creates by default.
     assert job.parent == f"projects/{PROJECT}/locations/europe-west1"
