@@ -16,9 +16,10 @@ from carbon_aware.vertex import NO_ACCELERATOR
 
 # The container's entrypoint, in POSIX sh so it works in any image. With this project installed
 # it hands over to carbon_aware.training.job, which measures and records the replica. Without it
-# (the user's own image) it runs the command as it is and records the replica's start, end and
-# exit code through the /gcs mount (CARBON_AWARE_GCS_FUSE_ROOT where it is mounted elsewhere), so
-# the footprint can estimate its energy from the machine spec x time.
+# (the user's own image) it runs the command as it is, with AIP_TRAINING_DATA_URI from --data-uri as
+# the measuring entrypoint sets it, and records the replica's start, end and exit code through the
+# /gcs mount (CARBON_AWARE_GCS_FUSE_ROOT where it is mounted elsewhere), so the footprint can
+# estimate its energy from the machine spec x time.
 ENTRYPOINT_SCRIPT = """\
 if python3 -c 'import carbon_aware.training.job' >/dev/null 2>&1; then
   exec python3 -m carbon_aware.training.job "$@"
@@ -26,6 +27,7 @@ fi
 records=""
 while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do
   if [ "$1" = "--records-dir" ]; then records="$2"; fi
+  if [ "$1" = "--data-uri" ]; then AIP_TRAINING_DATA_URI="$2"; export AIP_TRAINING_DATA_URI; fi
   shift
 done
 shift

@@ -6,7 +6,8 @@ CreateCustomJob records the request and answers with the job PENDING, as Vertex 
 GetCustomJob then runs every replica of every worker pool as a subprocess with the environment
 Vertex gives a custom job (``AIP_MODEL_DIR`` and friends from ``base_output_directory``,
 ``CLOUD_ML_JOB_ID``, ``CLUSTER_SPEC``, ``TF_CONFIG``) and answers SUCCEEDED or FAILED. What it
-stands in for: the Vertex control plane and the VMs (here, this machine).
+stands in for: the Vertex control plane and the VMs (here, this machine, or given a ``runner``
+from :mod:`containers`, a container of the job's own image per replica).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,8 @@ from google.cloud.aiplatform_v1.types import custom_job as custom_job_types
 from google.cloud.aiplatform_v1.types import job_service, job_state
 
 SERVICE = "google.cloud.aiplatform.v1.JobService"
+# (replica name, image, command, environment, log file) -> exit code.
+Runner = Callable[[str, str, Sequence[str], Mapping[str, str], Path], int]
 
 
 @dataclass
@@ -42,8 +46,15 @@ class CapturedJob:
 class JobServiceStandIn:
     """Serves CreateCustomJob / GetCustomJob / CancelCustomJob on 127.0.0.1."""
 
-    def __init__(self, worker_env: dict[str, str], log_dir: Path, run_workers: bool = True):
+    def __init__(
+        self,
+        worker_env: dict[str, str],
+        log_dir: Path,
+        run_workers: bool = True,
+        runner: Runner | None = None,
+    ):
         self.worker_env = worker_env
+        self.runner = runner
         self.log_dir = log_dir
         self.run_workers = run_workers
         self.jobs: list[CapturedJob] = []
@@ -149,10 +160,14 @@ class JobServiceStandIn:
                 container = pool["container_spec"]
                 command = list(container["command"]) + list(container.get("args", []))
                 log = self.log_dir / f"{task['type']}-{replica}.log"
-                with log.open("w", encoding="utf-8") as handle:
-                    code = subprocess.run(
-                        command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
-                    ).returncode
+                if self.runner is not None:
+                    replica_name = f"{task['type']}-{replica}"
+                    code = self.runner(replica_name, container["image_uri"], command, env, log)
+                else:
+                    with log.open("w", encoding="utf-8") as handle:
+                        code = subprocess.run(
+                            command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
+                        ).returncode
                 job.worker_logs.append(log)
                 job.exit_codes.append(code)
                 if code != 0:
