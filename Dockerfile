@@ -86,14 +86,18 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 # Root, as Google's own pipeline images run. On Vertex AI every step writes its executor output and its
-# artifacts under the /gcs Cloud Storage FUSE mount, and the custom job writes its model and replica records
-# there too; nothing promises that mount is writable by another uid. A non-root user is a known trap there:
-# kubeflow/pipelines#5673 (KFP v2 components fail to write their outputs under /gcs as a non-root user) and
-# the fix in kubeflow/pipelines#6530 (the launcher itself creates the output paths, so the container must be
-# able to write beside them), and GoogleCloudPlatform/cloudml-hypertune#6 (users had to rebuild their images as
-# root to run on Vertex AI Pipelines). tests/vertex/test_in_image_run.py runs every step in this image with a
-# /gcs mount owned by root and not world-writable (the conservative reading of Vertex's mount): as root every
-# step writes there; as uid 10001 (this image's user until now) none could create a directory.
+# artifacts under /gcs (Cloud Storage FUSE), and the custom job writes its model and replica records there
+# too; nothing promises that mount is writable by any other uid. A non-root user there is a known trap:
+# - kubeflow/pipelines#5673: the KFP v2 launcher's /gcs/... paths "are not accessible by non-Root users by
+#   default", so a component on a non-root image fails preparing its input/output artifacts;
+# - kubeflow/pipelines#6530 fixed that only in the open-source backend, by mounting an emptyDir at /gcs that
+#   every user can write: a backend-side fix that Vertex's own mount does not promise;
+# - GoogleCloudPlatform/cloudml-hypertune#6 ("ROOT user required to report metrics"): Vertex AI training
+#   writes to root-only paths (/var/hypertune), and users had to build a second image, as root, for their
+#   Vertex AI Pipelines.
+# tests/vertex/test_in_image_run.py runs every step in this image under a /gcs mount owned by root and not
+# world-writable (the conservative reading of Vertex's mount): as root every step writes its outputs there;
+# as uid 10001 (this image's user until now) the first step fails with "Permission denied" under /gcs.
 USER root
 WORKDIR /root
 # Fail the build, not a pipeline run, if a package or entry point the pipeline calls is missing.

@@ -124,6 +124,8 @@ def test_an_image_without_this_package_gets_the_training_data_uri_too(tmp_path):
     bare.mkdir()
     (bare / "python3").write_text("#!/bin/sh\nexit 1\n")
     (bare / "python3").chmod(0o755)
-    result = run_entrypoint(tmp_path, [str(bare)], ["sh", "-c", 'echo "data=$AIP_TRAINING_DATA_URI"'])
+    result = run_entrypoint(
+        tmp_path, [str(bare)], ["sh", "-c", 'echo "data=$AIP_TRAINING_DATA_URI"']
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["data=gs://proj-data/d.csv"]

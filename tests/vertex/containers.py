@@ -8,10 +8,10 @@ What a Vertex step gets, and what this gives it:
   by root with mode 0755 (not world-writable), the conservative reading of how Vertex mounts it;
 - no network but loopback: the container shares this machine's network namespace
   (``--network=host``), because the only servers a step may talk to, the storage emulator and the
-  JobService stand-in, listen on 127.0.0.1 here, and a private namespace would not reach them. That is
-  acceptable on this machine and in CI: it reaches nothing else but the package registries, and the
-  steps are given no credentials and no proxy settings (their environment is only what Vertex sets
-  plus the emulator's address, never this machine's).
+  JobService stand-in, listen on 127.0.0.1 here, and a private namespace would not reach them.
+  That is acceptable on this machine and in CI: it reaches nothing else but the package
+  registries, and the steps get no credentials and no proxy settings (their environment is only
+  what Vertex sets plus the emulator's address, never this machine's).
 
 The podman settings this machine needs (runc, cgroupfs, no default ulimits) come from the
 repository's ``.ci/containers.conf`` through ``CONTAINERS_CONF``, the same file ``make image`` uses.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINERS_CONF = ROOT / ".ci" / "containers.conf"
-# The tags `make image` gives the images it builds (Makefile: IMAGE_TAG, STEPS_IMAGE_TAG, BASE_IMAGE).
+# The tags `make image` gives the images it builds (Makefile: IMAGE, STEPS_IMAGE, BASE_IMAGE).
 PROJECT_IMAGE = os.environ.get("CARBON_AWARE_TEST_IMAGE", "localhost/carbon-aware-vertex:dev")
 STEPS_IMAGE = os.environ.get(
     "CARBON_AWARE_TEST_STEPS_IMAGE", "localhost/carbon-aware-vertex-steps:dev"
@@ -36,7 +36,7 @@ STEPS_IMAGE = os.environ.get(
 BASE_IMAGE = os.environ.get(
     "CARBON_AWARE_TEST_BASE_IMAGE", "localhost/carbon-aware-vertex-base:bookworm"
 )
-HOW_TO_RUN = "build the images with `make image`, then run `make test-image`"
+HOW_TO_RUN = "`make test-image` runs them (it builds the images first with `make image`, as root)"
 
 
 def podman_env() -> dict[str, str]:

@@ -339,7 +339,7 @@ class PipelineBackend:
         output_file = work / "executor_output.json"
         written = json.loads(output_file.read_text()) if output_file.exists() else {}
         result.parameters.update(written.get("parameterValues", {}))
-        for key, spec in out_params.items():
+        for key in out_params:
             written_file = work / f"param-{key}"
             if key not in result.parameters and written_file.exists():
                 result.parameters[key] = written_file.read_text(encoding="utf-8")
