@@ -23,25 +23,30 @@
 
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
-# Dependencies first, read from pyproject.toml alone: these layers (the slow part, ~2 GB of wheels) are
-# reused from the build cache while pyproject.toml is unchanged, whatever the sources do.
+# Dependencies first, as requirement lists read from pyproject.toml: the slow layers (~2 GB of wheels)
+# depend only on those lists, so they are reused from the build cache whatever else changes (the sources,
+# pyproject.toml's other tables).
+FROM ${PYTHON_IMAGE} AS requirements
+ARG TF_EXTRA=cpu
+COPY pyproject.toml /src/
+RUN python -c "import sys, tomllib; print(*tomllib.load(open(sys.argv[1], 'rb'))['project']['dependencies'], sep='\n')" /src/pyproject.toml > /requirements.txt \
+ && python -c "import sys, tomllib; print(*tomllib.load(open(sys.argv[1], 'rb'))['project']['optional-dependencies'][sys.argv[2]], sep='\n')" /src/pyproject.toml "${TF_EXTRA}" > /requirements-extra.txt
+
 FROM ${PYTHON_IMAGE} AS deps-steps
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-WORKDIR /src
-COPY pyproject.toml ./
+COPY --from=requirements /requirements.txt /tmp/
 RUN python -m venv /opt/venv \
- && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/requirements.txt \
  && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
 
 FROM deps-steps AS deps-full
-ARG TF_EXTRA=cpu
-RUN python -c "import sys, tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies'][sys.argv[1]], sep='\n')" "${TF_EXTRA}" > /tmp/requirements-extra.txt \
- && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt -r /tmp/requirements-extra.txt
+COPY --from=requirements /requirements-extra.txt /tmp/
+RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt -r /tmp/requirements-extra.txt
 
 # This package: what pyproject.toml's package discovery and metadata need, nothing more (.dockerignore
 # agrees). pip resolves the whole set again, so a dependency missing above fails here, not at run time.
 FROM deps-steps AS build-steps
+WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY carbon_aware ./carbon_aware
 COPY components ./components
@@ -52,6 +57,7 @@ RUN /opt/venv/bin/pip install --no-cache-dir . \
 
 FROM deps-full AS build
 ARG TF_EXTRA=cpu
+WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY carbon_aware ./carbon_aware
 COPY components ./components
