@@ -41,7 +41,7 @@ class PipelineOutputs(NamedTuple):
     footprint: Artifact
 
 
-def build_pipeline(image: str, training: Any = None) -> GraphComponent:
+def build_pipeline(image: str, training: Any = None, steps_image: str = "") -> GraphComponent:
     """Builds the pipeline with every component on ``image``.
 
     Args:
@@ -49,11 +49,13 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
         training: A :class:`.own_component.TrainingProgram` whose image and command
             become the defaults of ``training_image`` and ``training_command``; None keeps the
             bundled trainer as the default.
+        steps_image: The project's image without TensorFlow for the steps that never import
+            it (empty: ``image`` for every step).
 
     Returns:
         The pipeline, ready for ``kfp.compiler.Compiler().compile``.
     """
-    ops = build_components(image)
+    ops = build_components(image, steps_image)
     default_command: list[str] = list(training.command) if training else []
     default_image: str = training.image if training else ""
     # GCPC's op under our task name, so the step reads as what it is in the Vertex console.

@@ -50,6 +50,8 @@ SUBMISSION_REGION = "europe-west4"
 PIPELINE_ROOT_BUCKET = BUCKETS.format(region=SUBMISSION_REGION).removeprefix("gs://")
 LAUNCHER_SITE = Path(__file__).parent / "launcher_site"
 USER_IMAGE = "europe-docker.pkg.dev/their-proj/train/plain-python:v1"
+COMPILED_STEPS_IMAGE = "europe-docker.pkg.dev/test-proj/carbon/carbon-aware-steps:0123abc"
+LIGHT_STEPS = ("fetch-intensity", "choose-region", "collect-training", "report-footprint")
 BASE_PARAMS = {
     "backend": "vertex",
     "project": PROJECT,
@@ -107,7 +109,24 @@ def image_map(spec, compiled_image, project_image=PROJECT_IMAGE):
         for e in executors
         if "pipeline-components" in e["container"]["image"]
     )
-    return {compiled_image: project_image, launcher: project_image, USER_IMAGE: BASE_IMAGE}
+    return {
+        compiled_image: project_image,
+        COMPILED_STEPS_IMAGE: STEPS_IMAGE,
+        launcher: project_image,
+        USER_IMAGE: BASE_IMAGE,
+    }
+
+
+@pytest.fixture(scope="module")
+def two_image_template(in_image, compiled_image, tmp_path_factory):
+    """The one template, compiled with ``--steps-image`` for the light steps."""
+    from carbon_aware.kfp.pipelines.compiler import compile_pipeline
+
+    return compile_pipeline(
+        compiled_image,
+        tmp_path_factory.mktemp("two") / "pipeline.yaml",
+        steps_image=COMPILED_STEPS_IMAGE,
+    )
 
 
 def run_in_image(template, tmp_path, emulator, params, *, images, user="", stop_after=""):
@@ -166,11 +185,12 @@ def replica_log_tail(standin):
 
 
 def test_every_step_of_the_vertex_run_runs_in_the_image(
-    in_image, emulator, compiled_template, compiled_image, tmp_path
+    in_image, emulator, two_image_template, compiled_image, tmp_path
 ):
-    spec = yaml.safe_load(compiled_template.read_text())
+    """Compiled with --steps-image: the light steps in the steps image, the rest in the image."""
+    spec = yaml.safe_load(two_image_template.read_text())
     backend, standin, runner, result = run_in_image(
-        compiled_template, tmp_path, emulator, {}, images=image_map(spec, compiled_image)
+        two_image_template, tmp_path, emulator, {}, images=image_map(spec, compiled_image)
     )
     steps = [
         "fetch-intensity",
@@ -183,7 +203,8 @@ def test_every_step_of_the_vertex_run_runs_in_the_image(
     assert backend.executed == steps
     # Each step, and the job's one replica (during train-on-vertex), in a container of the image.
     assert [run.name for run in runner.runs] == [*steps[:2], "workerpool0-0", *steps[2:]]
-    assert {run.image for run in runner.runs} == {PROJECT_IMAGE}
+    for run in runner.runs:
+        assert run.image == (STEPS_IMAGE if run.name in LIGHT_STEPS else PROJECT_IMAGE), run.name
     assert all(run.user == "image" and run.exit_code == 0 for run in runner.runs)
     # The launcher asked the chosen region's endpoint, and the replica wrote into that bucket
     # through /gcs, as root inside the root-owned, not world-writable mount.
