@@ -36,7 +36,7 @@ STEPS_IMAGE = os.environ.get(
 BASE_IMAGE = os.environ.get(
     "CARBON_AWARE_TEST_BASE_IMAGE", "localhost/carbon-aware-vertex-base:bookworm"
 )
-HOW_TO_RUN = "`make test-image` runs them (it builds the images first with `make image`, as root)"
+HOW_TO_RUN = "`make test-image` runs them (as root; it builds the images with `make image`)"
 
 
 def podman_env() -> dict[str, str]:

@@ -87,7 +87,7 @@ print("contract program done")
 def in_image() -> None:
     """Skips unless the in-image run was asked for; fails if it was but cannot run."""
     if os.environ.get("CARBON_AWARE_IN_IMAGE") != "1":
-        pytest.skip(f"in-image Vertex run not requested: {HOW_TO_RUN} (needs podman)")
+        pytest.skip(f"in-image tests skipped (not requested): {HOW_TO_RUN}")
     missing = missing_runtime()
     if missing:
         pytest.fail(f"in-image Vertex run requested but impossible: {missing}")
