@@ -174,8 +174,23 @@ def run_in_image(template, tmp_path, emulator, params, *, images, user="", stop_
             runner=runner,
             gcs_root=gcs,
         )
-        result = backend.run({**BASE_PARAMS, **params})
+        try:
+            result = backend.run({**BASE_PARAMS, **params})
+        except BackendError as failed:
+            # The launcher only learns that the job failed; CI needs the replica's own last lines.
+            raise BackendError(f"{failed}{failed_replicas(standin)}") from None
     return backend, standin, runner, result
+
+
+def failed_replicas(standin):
+    """Each failed replica's name, exit code and last log lines ('' when none failed)."""
+    text = ""
+    for job in standin.jobs:
+        for log, code in zip(job.worker_logs, job.exit_codes, strict=True):
+            if code != 0:
+                tail = "\n".join(log.read_text(encoding="utf-8").splitlines()[-25:])
+                text += f"\nreplica {log.stem} exited with {code}:\n{tail}"
+    return text
 
 
 def replica_log_tail(standin):
@@ -355,3 +370,21 @@ def test_the_steps_image_has_no_tensorflow(in_image):
         check=True,
     ).stdout.split()
     assert found[0] == "None" and found[1] != "None"
+
+
+def test_a_failing_replica_fails_with_the_step_the_replica_and_its_log_tail(
+    in_image, emulator, compiled_template, compiled_image, tmp_path
+):
+    spec = yaml.safe_load(compiled_template.read_text())
+    program = "import sys; print('loading data', flush=True); sys.exit('no such table: sales')"
+    with pytest.raises(BackendError) as failed:
+        run_in_image(
+            compiled_template,
+            tmp_path,
+            emulator,
+            {"training_command": ["python3", "-c", program], "training_image": USER_IMAGE},
+            images=image_map(spec, compiled_image),
+        )
+    message = str(failed.value)
+    assert message.startswith("task train-on-vertex (")
+    assert "replica workerpool0-0 exited with 1:\nloading data\nno such table: sales" in message
