@@ -1,12 +1,12 @@
 """The emulated Vertex run with every step inside the real image (``make test-image``).
 
-The same stand-ins as test_emulated_vertex_run.py (the compiled DAG walked as the backend does, the
-loopback JobService, the storage emulator), but each executor's command and each replica of the
-custom job runs as its container command in a container of its image (:mod:`containers`), as the
-image's own user, with the executor's inputs and outputs under a ``/gcs`` mount owned by root and
-not world-writable. Every ``gs://`` file the steps read or write goes through that mount (as
-``carbon_aware.storage`` does wherever ``/gcs`` exists); the emulator answers what only the API
-answers (bucket locations). Images:
+The same stand-ins as test_emulated_vertex_run.py (the compiled DAG walked as the backend does,
+the loopback JobService and PipelineService, the storage emulator), but each executor's command and
+each replica of the custom job runs as its container command in a container of its image
+(:mod:`containers`), as the image's own user, with the executor's inputs and outputs under a
+``/gcs`` mount owned by root and not world-writable. Every ``gs://`` file the steps read or
+write goes through that mount (as ``carbon_aware.storage`` does wherever ``/gcs`` exists); the
+emulator answers what only the API answers (bucket locations). Images:
 
 - the project's image (``make image``) for every step compiled on it;
 - the same image for the custom-job launcher, which Vertex runs in GCPC's own image
@@ -36,6 +36,8 @@ from containers import (
     missing_runtime,
     podman_env,
 )
+from footprint.pipeline_service_standin import PipelineServiceStandIn
+from footprint.test_orchestration import pipeline_job
 from job_service_standin import JobServiceStandIn
 from pipeline_backend import BackendError, PipelineBackend
 from storage_emulator import make_bucket, storage_emulator
@@ -49,6 +51,8 @@ REGIONS = ["europe-north1", "europe-west1", "us-central1"]
 SUBMISSION_REGION = "europe-west4"
 PIPELINE_ROOT_BUCKET = BUCKETS.format(region=SUBMISSION_REGION).removeprefix("gs://")
 LAUNCHER_SITE = Path(__file__).parent / "launcher_site"
+PIPELINE_SITE = Path(__file__).parent / "pipeline_site"
+JOB_RESOURCE_NAME = f"projects/{PROJECT}/locations/{SUBMISSION_REGION}/pipelineJobs/console-run-1"
 USER_IMAGE = "europe-docker.pkg.dev/their-proj/train/plain-python:v1"
 COMPILED_STEPS_IMAGE = "europe-docker.pkg.dev/test-proj/carbon/carbon-aware-steps:0123abc"
 LIGHT_STEPS = ("fetch-intensity", "choose-region", "collect-training", "report-footprint")
@@ -136,7 +140,11 @@ def run_in_image(template, tmp_path, emulator, params, *, images, user="", stop_
     runner = PodmanRunner(
         images=images,
         gcs_root=gcs,
-        mounts={str(LAUNCHER_SITE): "/launcher_site", str(tmp_path / "standin"): "/standin:rw"},
+        mounts={
+            str(LAUNCHER_SITE): "/launcher_site",
+            str(PIPELINE_SITE): "/pipeline_site",
+            str(tmp_path / "standin"): "/standin:rw",
+        },
         user=user,
     )
     for region in [*REGIONS, SUBMISSION_REGION]:  # each bucket is a folder of the FUSE mount
@@ -148,7 +156,8 @@ def run_in_image(template, tmp_path, emulator, params, *, images, user="", stop_
     standin = JobServiceStandIn(
         worker_env=dict(env), log_dir=tmp_path / "workers", runner=runner, run_workers=True
     )
-    with standin:
+    pipelines = PipelineServiceStandIn({JOB_RESOURCE_NAME: pipeline_job(JOB_RESOURCE_NAME)}, None)
+    with standin, pipelines:
         backend = PipelineBackend(
             spec,
             gcs / PIPELINE_ROOT_BUCKET / "pipeline-root",
@@ -157,6 +166,7 @@ def run_in_image(template, tmp_path, emulator, params, *, images, user="", stop_
                 "pipeline_service_account": SERVICE_ACCOUNT,
                 "pipeline_job_uuid": "0f9e8d7c-run",
                 "pipeline_job_name": "carbon-aware-training-20261201",
+                "pipeline_job_resource_name": JOB_RESOURCE_NAME,
                 "pipeline_google_cloud_project_id": PROJECT,
                 "pipeline_google_cloud_location": SUBMISSION_REGION,
                 "pipeline_persistent_resource_id": "",
@@ -168,7 +178,12 @@ def run_in_image(template, tmp_path, emulator, params, *, images, user="", stop_
                     "JOB_SERVICE_STANDIN": f"127.0.0.1:{standin.port}",
                     "JOB_SERVICE_STANDIN_ENDPOINTS": "/standin/endpoints.txt",
                     "JOB_SERVICE_STANDIN_PROJECT": PROJECT,
-                }
+                },
+                "report-footprint": {
+                    "PYTHONPATH": "/pipeline_site",
+                    "PIPELINE_SERVICE_STANDIN": f"127.0.0.1:{pipelines.port}",
+                    "PIPELINE_SERVICE_ENDPOINTS": "/standin/pipeline_endpoints.txt",
+                },
             },
             stop_after=stop_after,
             runner=runner,
@@ -252,6 +267,12 @@ def test_every_step_of_the_vertex_run_runs_in_the_image(
     assert run["training"]["model_dir"] == f"{base}/model"
     report = backend.host_path(result.artifacts["report"]["uri"]).read_text()
     assert "Backend: `vertex`" in report
+    # report-footprint, in its container, timed the steps from the job over the loopback stand-in.
+    orchestration = footprint["orchestration"]
+    assert orchestration["status"] == "timed", orchestration
+    assert (tmp_path / "standin" / "pipeline_endpoints.txt").read_text().split() == [
+        f"{SUBMISSION_REGION}-aiplatform.googleapis.com"
+    ]
 
 
 @pytest.mark.parametrize("path", ["wrapped", "plain-sh"])
