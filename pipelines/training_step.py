@@ -16,13 +16,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from carbon_aware.kfp.components.bind_training import bind_training_command
 from google.protobuf import json_format
 from kfp import dsl
 from kfp.dsl.base_component import BaseComponent
 from kfp.dsl.pipeline_task import PipelineTask
 from kfp.dsl.python_component import PythonComponent
 
-from carbon_aware.kfp.components.bind_training import bind_training_command
 from carbon_aware.training.binding import (
     EXECUTOR_INPUT_MARKER,
     MODEL_DIR_PLACEHOLDER,
