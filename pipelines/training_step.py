@@ -183,8 +183,9 @@ def with_component_inputs(
 
     The carbon-aware parameters stay declared once, in ``body``'s signature; the component's
     inputs are added after them (keyword-only). An input named like a carbon-aware parameter of
-    the same type shares that parameter (with the component's default, if it has one). ``bound_inputs`` receives the component's input channels
-    before ``body`` runs, for :meth:`TrainingStep.bind_task`.
+    the same type shares that parameter (with the component's default, if it has one).
+    ``bound_inputs`` receives the component's input channels before ``body`` runs, for
+    :meth:`TrainingStep.bind_task`.
 
     Raises:
         ValueError: An argument that is no input, or an input whose type clashes with the

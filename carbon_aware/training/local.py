@@ -31,9 +31,9 @@ def train_locally(
 
     The program gets ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR``
     under ``output_root``, the one-machine ``CLUSTER_SPEC``/``TF_CONFIG``, and
-    ``CLOUD_ML_JOB_ID=local``; a leading ``python`` is this interpreter (and in a lightweight KFP
-    component's command, ``python3`` is, as kfp.local's SubprocessRunner does it). ``training_image`` is
-    recorded, not pulled (there is no container runtime in a local run).
+    ``CLOUD_ML_JOB_ID=local``; a leading ``python`` is this interpreter (in a lightweight KFP
+    component's command, ``python3`` is, as kfp.local's SubprocessRunner runs it).
+    ``training_image`` is recorded, not pulled (there is no container runtime in a local run).
 
     Returns:
         The run record (see :func:`carbon_aware.training.collect.collect_run`).
