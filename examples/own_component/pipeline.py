@@ -11,6 +11,7 @@ as one step of a team's own pipeline, its input bound to the team's value at run
 
 import argparse
 import sys
+from pathlib import Path
 
 from kfp import compiler, dsl
 
@@ -53,6 +54,7 @@ def main() -> None:
     except ValueError as err:
         parser.error(str(err))
     pipeline = team_pipeline_around(block) if args.team else block
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     compiler.Compiler().compile(pipeline, args.output)
     print(args.output, file=sys.stdout)
 
