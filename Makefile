@@ -41,3 +41,9 @@ compile: $(STAMP)
 
 clean:
 	rm -rf build local_outputs .pytest_cache .mypy_cache .ruff_cache
+
+## browser-deps: headless Chromium from Debian for tests/test_report_browser.py (skipped without it)
+BROWSER_APT := chromium
+.PHONY: browser-deps
+browser-deps:
+	apt-get install -y --no-install-recommends $(BROWSER_APT)
