@@ -210,3 +210,32 @@ def test_a_placeholder_left_in_gets_a_message_with_a_real_example(command, works
     [message] = [line for line in done.stderr.splitlines() if "error" in line]
     assert "e.g." in message, message
     assert "Traceback" not in done.stderr
+
+
+def python_api_snippets() -> list[str]:
+    section = README.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.+?)\n```", section, flags=re.S)
+
+
+def test_the_python_api_section_has_the_four_snippets():
+    snippets = python_api_snippets()
+    assert len(snippets) == 4
+    for name in ("plan_job", "choose_region", "compute_footprint", "carbon_aware_training"):
+        assert any(name in snippet for snippet in snippets), name
+
+
+@pytest.mark.parametrize("snippet", python_api_snippets())
+def test_python_api_snippet_runs(snippet, workspace):
+    # A file, not `python -c`: KFP reads a lightweight component's source from its file.
+    script = workspace / "snippet.py"
+    script.write_text(snippet + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"{snippet}\n{done.stderr[-2000:]}"
+    assert done.stdout.strip() or (workspace / "team-pipeline.yaml").is_file()
