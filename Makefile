@@ -76,3 +76,9 @@ test-image: $(STAMP) image
 	CARBON_AWARE_IN_IMAGE=1 CARBON_AWARE_TEST_IMAGE=$(LOCAL_IMAGE) \
 	  CARBON_AWARE_TEST_STEPS_IMAGE=$(LOCAL_STEPS_IMAGE) CARBON_AWARE_TEST_BASE_IMAGE=$(BASE_IMAGE) \
 	  $(BIN)/pytest -m image tests/vertex/test_in_image_run.py
+
+## browser-deps: headless Chromium from Debian for tests/test_report_browser.py (skipped without it)
+BROWSER_APT := chromium
+.PHONY: browser-deps
+browser-deps:
+	apt-get install -y --no-install-recommends $(BROWSER_APT)

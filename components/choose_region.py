@@ -104,6 +104,7 @@ def choose_region(
     from carbon_aware.intensity import IntensitySnapshot
     from carbon_aware.parameters import integral, validate_run_parameters
     from carbon_aware.planning.constraints import Constraints
+    from carbon_aware.training.binding import fill_model_dir
     from carbon_aware.training.contract import OutputLayout, bundled_training_command
     from carbon_aware.training.data_location import check_data_residency
     from carbon_aware.training.job_spec import worker_pool_specs as build_pools
@@ -171,6 +172,8 @@ def choose_region(
         export_compressed=export_compressed,
     )
     image = training_image or project_image
+    # A component's command names its outputs in AIP_MODEL_DIR: the job's, in the chosen region.
+    command = fill_model_dir(command, OutputLayout(output_dir).model_dir) if output_dir else command
     pools = (
         build_pools(
             image=image,

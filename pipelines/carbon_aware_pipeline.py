@@ -9,15 +9,18 @@ step. Both branches live in one compiled template; the untaken branch never runs
 """
 
 import copy
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from carbon_aware.kfp.components import build_components
 from google_cloud_pipeline_components.v1.custom_job import CustomTrainingJobOp
 from kfp import dsl
-from kfp.dsl import HTML, Artifact, Markdown
+from kfp.dsl import HTML, Artifact, Markdown, Model
 from kfp.dsl.graph_component import GraphComponent
 
 from carbon_aware.footprint.orchestration import request_step_resources as small
+
+from .training_step import TrainingStep, with_component_inputs
 
 PIPELINE_NAME = "carbon-aware-training"
 DEFAULT_CANDIDATE_REGIONS = [
@@ -34,35 +37,44 @@ PIPELINE_SERVICE_ACCOUNT = "{{$.pipeline_service_account}}"
 
 
 class PipelineOutputs(NamedTuple):
-    """The pipeline's outputs: the report in both forms and the footprint record."""
+    """The pipeline's outputs: the report in both forms, the footprint record and the model."""
 
     report: Markdown
     report_html: HTML
     footprint: Artifact
+    model: Model
 
 
-def build_pipeline(image: str, training: Any = None, steps_image: str = "") -> GraphComponent:
+def build_pipeline(
+    image: str,
+    training: TrainingStep | None = None,
+    arguments: Mapping[str, Any] | None = None,
+    steps_image: str = "",
+) -> GraphComponent:
     """Builds the pipeline with every component on ``image``.
 
     Args:
         image: The project's container image, tagged immutably (commit SHA or digest).
-        training: A :class:`.own_component.TrainingProgram` whose image and command
-            become the defaults of ``training_image`` and ``training_command``; None keeps the
-            bundled trainer as the default.
+        training: A team's component as the training program (see
+            :func:`carbon_aware.kfp.carbon_aware_training`): its inputs become pipeline inputs,
+            its image the default ``training_image``, and ``training_command`` its bound command.
+            None keeps the bundled trainer.
+        arguments: Defaults for the pipeline's inputs (only with ``training``).
         steps_image: The project's image without TensorFlow for the steps that never import
             it (empty: ``image`` for every step).
 
     Returns:
-        The pipeline, ready for ``kfp.compiler.Compiler().compile``.
+        The pipeline, ready for ``kfp.compiler.Compiler().compile`` or to call as one step.
     """
     ops = build_components(image, steps_image)
-    default_command: list[str] = list(training.command) if training else []
+    default_command: list[str] = []
     default_image: str = training.image if training else ""
+    # The component's input channels, filled in by with_component_inputs before the body runs.
+    component_inputs: dict[str, Any] = {}
     # GCPC's op under our task name, so the step reads as what it is in the Vertex console.
     vertex_job = copy.deepcopy(CustomTrainingJobOp)
     vertex_job.component_spec.name = VERTEX_TRAIN_TASK
 
-    @dsl.pipeline(name=PIPELINE_NAME, description="Train where the grid is cleanest; report it.")
     def carbon_aware_training(
         candidate_regions: list = DEFAULT_CANDIDATE_REGIONS,
         baseline_region: str = "us-central1",
@@ -144,6 +156,8 @@ def build_pipeline(image: str, training: Any = None, steps_image: str = "") -> G
             planned_start_utc: Start the plan chose (set by ``submit --start-within``); empty: none.
             planned_carbon_intensity: The plan's expected gCO2e/kWh there; 0 with no plan.
         """
+        if training is not None:
+            training_command = training.bind_task(component_inputs).output
         fetch = ops.fetch_intensity(
             candidate_regions=candidate_regions,
             baseline_region=baseline_region,
@@ -252,6 +266,15 @@ def build_pipeline(image: str, training: Any = None, steps_image: str = "") -> G
             report=report.outputs["report"],
             report_html=report.outputs["report_html"],
             footprint=report.outputs["footprint"],
+            model=evaluation.outputs["model"],
         )
 
-    return carbon_aware_training
+    body = carbon_aware_training
+    if training is not None:
+        body = with_component_inputs(body, training, arguments or {}, component_inputs)
+    elif arguments:
+        raise ValueError("arguments need a training component")
+    describe = dsl.pipeline(
+        name=PIPELINE_NAME, description="Train where the grid is cleanest; report it."
+    )
+    return describe(body)

@@ -12,7 +12,10 @@ import json
 import os
 import sys
 
-from .train import TrainConfig, train
+from carbon_aware.storage import StorageError
+
+from .evaluate import publish_evaluation
+from .train import TrainConfig, load_checked_data, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--output-dir",
         default=model_dir or None,
-        required=not model_dir,
         help="directory or gs:// URI for the model and run record (default: $AIP_MODEL_DIR)",
     )
     parser.add_argument(
@@ -68,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.export_compressed,
         help="also write float32, float16 and int8 TFLite copies of the model (default: off)",
     )
+    parser.add_argument(
+        "--check-only",
+        action="store_true",
+        help="run the data checks training makes (file, label, rows, classes, levers), then "
+        "exit without training or writing anything",
+    )
     return parser
 
 
@@ -80,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         0 on success, 2 on invalid input (the message goes to stderr).
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.output_dir:
+        if not args.check_only:
+            parser.error("--output-dir is required when AIP_MODEL_DIR is not set")
+        args.output_dir = "unused"  # --check-only writes nothing
     try:
         config = TrainConfig(
             data_uri=args.data_uri,
@@ -99,7 +112,18 @@ def main(argv: list[str] | None = None) -> int:
             mixed_precision=args.mixed_precision,
             export_compressed=args.export_compressed,
         )
+        if args.check_only:
+            try:
+                load_checked_data(config)
+            except StorageError as exc:
+                raise ValueError(
+                    f"--data-uri {args.data_uri!r} cannot be read here: {exc}"
+                ) from None
+            print(json.dumps({"data_checks": "passed"}), flush=True)
+            return 0
         result = train(config)
+        # The test-set evaluation, in the files evaluate publishes for any program.
+        publish_evaluation(config.output_dir)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

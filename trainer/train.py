@@ -162,6 +162,30 @@ def _export_compressed(
     return {**block, "energy": meter.result.to_dict()}
 
 
+def load_checked_data(config: TrainConfig) -> tuple[Any, dict[str, Any]]:
+    """Loads the table and runs every data check training makes, without training.
+
+    The file exists and parses, the label column is there, there are enough rows and classes,
+    ``dedupe=key:`` and ``keep_columns`` name real columns, and the table is still usable after
+    those levers. ``python -m carbon_aware.trainer.task --check-only`` runs exactly this.
+
+    Returns:
+        The table after the data-efficiency levers, and the levers' record.
+
+    Raises:
+        ValueError: Naming what is wrong with the data.
+    """
+    loaded = data.load_table(config.data_uri, config.label_column)
+    df, efficiency_record = efficiency.apply_levers(
+        loaded, config.label_column, config.dedupe, config.keep_columns
+    )
+    if efficiency_record["applied"]:
+        levers = f"dedupe={config.dedupe!r} and keep_columns={config.keep_columns!r}"
+        name = f"{data.dataset_name(config.data_uri)} after {levers}"
+        data.validate(df, name, config.label_column)
+    return df, efficiency_record
+
+
 def train(config: TrainConfig) -> TrainResult:
     """Train a classifier as ``config`` says and write its artefacts to ``output_dir``.
 
@@ -186,14 +210,7 @@ def train(config: TrainConfig) -> TrainResult:
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    loaded = data.load_table(config.data_uri, config.label_column)
-    df, efficiency_record = efficiency.apply_levers(
-        loaded, config.label_column, config.dedupe, config.keep_columns
-    )
-    if efficiency_record["applied"]:
-        levers = f"dedupe={config.dedupe!r} and keep_columns={config.keep_columns!r}"
-        name = f"{data.dataset_name(config.data_uri)} after {levers}"
-        data.validate(df, name, config.label_column)
+    df, efficiency_record = load_checked_data(config)
     out = storage.prepare_output_dir(config.output_dir)
     train_df, val_df, test_df = data.split(df, config.label_column, config.seed)
     classes = data.class_labels(df[config.label_column])

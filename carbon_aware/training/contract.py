@@ -187,12 +187,31 @@ def bundled_training_command(
     return command
 
 
+# The module a lightweight KFP component's command runs (kfp.dsl.component_factory.EXECUTOR_MODULE).
+KFP_EXECUTOR_MODULE = "kfp.dsl.executor_main"
+_BARE_PYTHON3 = re.compile(r"(?<![\w/.-])python3(?![\w.-])")
+
+
 def local_command(command: Sequence[str], python: str = sys.executable) -> list[str]:
     """The command as a local run executes it: a leading ``python`` is this interpreter.
 
     So a script run by the local pipeline sees the same packages as the pipeline itself.
     """
     parts = list(command)
+    if any(KFP_EXECUTOR_MODULE in part for part in parts):
+        # A lightweight KFP component: `python3` in its shell lines is this interpreter, as
+        # kfp.local's SubprocessRunner runs it (the embedded user code is left alone).
+        code = next(
+            (
+                i + 1
+                for i, part in enumerate(parts)
+                if '"$program_path/ephemeral_component.py"' in part
+            ),
+            None,
+        )
+        return [
+            part if i == code else _BARE_PYTHON3.sub(python, part) for i, part in enumerate(parts)
+        ]
     if parts and parts[0] in ("python", "python3"):
         parts[0] = python
     return parts

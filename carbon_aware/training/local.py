@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from carbon_aware.training.binding import fill_model_dir
 from carbon_aware.training.collect import collect_run
 from carbon_aware.training.contract import (
     OutputLayout,
@@ -30,8 +31,9 @@ def train_locally(
 
     The program gets ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR``
     under ``output_root``, the one-machine ``CLUSTER_SPEC``/``TF_CONFIG``, and
-    ``CLOUD_ML_JOB_ID=local``; a leading ``python`` is this interpreter. ``training_image`` is
-    recorded, not pulled (there is no container runtime in a local run).
+    ``CLOUD_ML_JOB_ID=local``; a leading ``python`` is this interpreter (in a lightweight KFP
+    component's command, ``python3`` is, as kfp.local's SubprocessRunner runs it).
+    ``training_image`` is recorded, not pulled (there is no container runtime in a local run).
 
     Returns:
         The run record (see :func:`carbon_aware.training.collect.collect_run`).
@@ -44,6 +46,8 @@ def train_locally(
         **single_machine_cluster_env(),
         "CLOUD_ML_JOB_ID": LOCAL_JOB_ID,
     }
+    # A component's command names its outputs in AIP_MODEL_DIR, known only now.
+    training_command = fill_model_dir(training_command, layout.model_dir)
     run_replica(
         local_command(training_command),
         env=env,
