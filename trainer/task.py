@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows_removed": record["data_efficiency"]["rows_removed"],
         "precision_note": record["precision"]["note"],
         "compressed_export_s": (record["compressed_export"] or {}).get("seconds"),
+        "distribution": record["distribution"],
     }
     print(json.dumps(summary), flush=True)
     return 0
