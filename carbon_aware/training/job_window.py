@@ -39,10 +39,11 @@ def custom_job_window(resource_uri: str) -> tuple[float, float]:
     Raises:
         ValueError: Not a custom job's URI, or the job has no start or end time.
     """
+    from google.api_core.client_options import ClientOptions
     from google.cloud import aiplatform
 
     endpoint, name = parse_job_resource(resource_uri)
-    client = aiplatform.gapic.JobServiceClient(client_options={"api_endpoint": endpoint})
+    client = aiplatform.gapic.JobServiceClient(client_options=ClientOptions(api_endpoint=endpoint))
     job = client.get_custom_job(name=name)
     if not job.start_time or not job.end_time:
         raise ValueError(f"custom job {name} has no start or end time; its state is {job.state}")

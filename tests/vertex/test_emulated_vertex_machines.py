@@ -247,7 +247,8 @@ def test_a_python_package_runs_as_python_package_spec_and_is_estimated_from_the_
         compiled_template, tmp_path, params
     )
     [job] = standin.jobs
-    assert endpoints == ["europe-north1-aiplatform.googleapis.com"]
+    # The launcher created the job there, and collect-training read it back from there.
+    assert endpoints == ["europe-north1-aiplatform.googleapis.com"] * 2
     [pool] = job.message.job_spec.worker_pool_specs
     spec = pool.python_package_spec
     assert spec.executor_image_uri == PREBUILT
@@ -267,6 +268,7 @@ def test_a_python_package_runs_as_python_package_spec_and_is_estimated_from_the_
     assert "python_package_spec" in replica["energy"]["method_detail"]
     start, end = job.window
     assert replica["duration_s"] == pytest.approx((end - start).total_seconds(), abs=0.01)
-    assert run["energy"]["total_kwh"] > 0
+    assert footprint["energy_kwh"] > 0
+    assert footprint["co2e_g"] > 0
     assert run["metrics"] == {"accuracy": 0.93}
     assert "python -m toy_trainer.task --accuracy 0.93" in report
