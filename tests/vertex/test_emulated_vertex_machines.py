@@ -124,16 +124,24 @@ def test_an_a3_h100_job_is_requested_in_a_region_that_trains_on_h100(
     assert "{{$" not in json.dumps(job.request)
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    not _embodied_knows("a3-highgpu-1g"),
-    reason="embodied carbon has no a3 machines until the hw helper's single machine catalogue "
+MISSING_A3_CATALOGUE = (
+    "embodied carbon has no a3 machines until the hw helper's single machine catalogue "
     "(carbon_aware/hardware/) is merged: report-footprint raises 'unknown "
-    "accelerator-optimised machine type'",
-    strict=True,
+    "accelerator-optimised machine type'"
 )
+
+
+@pytest.mark.slow
 def test_an_a3_h100_run_gets_its_footprint_and_report(emulator, compiled_template, tmp_path):
-    backend, standin, result, _ = run_on_emulated_vertex(compiled_template, tmp_path, A3)
+    from pipeline_backend import BackendError
+
+    try:
+        backend, standin, result, _ = run_on_emulated_vertex(compiled_template, tmp_path, A3)
+    except BackendError as err:
+        # Only this one known gap is tolerated, and only while the catalogue lacks a3.
+        if not _embodied_knows("a3-highgpu-1g") and "unknown accelerator-optimised" in str(err):
+            pytest.xfail(MISSING_A3_CATALOGUE)
+        raise
     assert backend.executed[-1] == "report-footprint"
     [job] = standin.jobs
     assert job.exit_codes == [0]
@@ -169,9 +177,7 @@ def test_a_run_on_googles_prebuilt_container_says_its_tag_is_mutable(
         "training_image": PREBUILT,
         "training_command": ["python", "-m", "carbon_aware.trainer.task", "--epochs", "2"],
     }
-    _, standin, result, endpoints = run_on_emulated_vertex(
-        compiled_template, tmp_path, params
-    )
+    _, standin, result, endpoints = run_on_emulated_vertex(compiled_template, tmp_path, params)
     [job] = standin.jobs
     assert endpoints == ["europe-north1-aiplatform.googleapis.com"]
     [pool] = job.message.job_spec.worker_pool_specs
