@@ -147,3 +147,20 @@ def test_a_permission_error_names_the_role_the_command_needs():
     assert line is not None
     assert "aiplatform.pipelineJobs.create" in line and "roles/aiplatform.user" in line
     assert describe(ValueError("a bad argument"), "submit") is None
+
+
+def test_a_refused_http_call_names_the_role_too():
+    """kfp's RegistryClient raises requests' HTTPError on a 403 from Artifact Registry."""
+    import requests
+
+    from carbon_aware.delivery.access import describe
+
+    response = requests.Response()
+    response.status_code = 403
+    response.reason = "Forbidden"
+    response.url = "https://europe-west4-kfp.pkg.dev/carbon-proj-123/pipelines"
+    try:
+        response.raise_for_status()
+    except requests.HTTPError as err:
+        line = describe(err, "upload")
+    assert line is not None and "roles/artifactregistry.writer" in line

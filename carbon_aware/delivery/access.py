@@ -44,6 +44,7 @@ def describe(err: BaseException, command: str) -> str | None:
         err: What the subcommand raised.
         command: The subcommand (``submit``, ``upload``, …), to name the role it needs.
     """
+    import requests
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
@@ -61,7 +62,12 @@ def describe(err: BaseException, command: str) -> str | None:
             )
         if isinstance(item, api.Unauthenticated):
             return f"Google Cloud did not accept your credentials: run `{SIGN_IN}`, then retry"
-        if isinstance(item, api.PermissionDenied | api.Forbidden):
+        status = getattr(getattr(item, "response", None), "status_code", None)
+        if isinstance(item, requests.HTTPError) and status == 401:
+            return f"Google Cloud did not accept your credentials: run `{SIGN_IN}`, then retry"
+        if isinstance(item, api.PermissionDenied | api.Forbidden) or (
+            isinstance(item, requests.HTTPError) and status == 403
+        ):
             return (
                 f"permission denied: {_first_line(item)}; grant your account {role} on the "
                 "project (`gcloud projects add-iam-policy-binding PROJECT "
