@@ -2,9 +2,10 @@
 prebuilt training container, and a Python package run on it (``python_package_spec``).
 
 Each goes through the compiled template, GCPC's own launcher and the request it sends to a
-loopback JobService (the same stand-ins as ``test_emulated_vertex_run``; see its docstring for
-what is stood in for and why). The package run's collect-training step reads the custom job's
-start and end from that JobService too (GetCustomJob), as it does from Vertex AI.
+loopback JobService (the same stand-ins as ``test_emulated_vertex_run``, the PipelineService
+one included; see its docstring for what is stood in for and why). The package run's
+collect-training step reads the custom job's start and end from that JobService too
+(GetCustomJob), as it does from Vertex AI.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from footprint.pipeline_service_standin import PipelineServiceStandIn
+from footprint.test_orchestration import pipeline_job
 from job_service_standin import JobServiceStandIn
 from pipeline_backend import PipelineBackend
 from storage_emulator import make_bucket, storage_emulator
@@ -28,6 +31,8 @@ BUCKETS = "gs://carbon-proj-123-carbon-{region}"
 REGIONS = ["europe-north1", "europe-west1", "us-central1"]
 SUBMISSION_REGION = "europe-west4"
 LAUNCHER_SITE = Path(__file__).parent / "launcher_site"
+PIPELINE_SITE = Path(__file__).parent / "pipeline_site"
+JOB_RESOURCE_NAME = f"projects/{PROJECT}/locations/{SUBMISSION_REGION}/pipelineJobs/console-run-1"
 PREBUILT = "europe-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest"
 BASE_PARAMS = {
     "backend": "vertex",
@@ -62,7 +67,8 @@ def run_on_emulated_vertex(template: Path, tmp_path: Path, params, *, stop_after
         "JOB_SERVICE_STANDIN_ENDPOINTS": str(endpoints),
         "JOB_SERVICE_STANDIN_PROJECT": PROJECT,
     }
-    with standin:
+    pipelines = PipelineServiceStandIn({JOB_RESOURCE_NAME: pipeline_job(JOB_RESOURCE_NAME)}, None)
+    with standin, pipelines:
         backend = PipelineBackend(
             spec,
             tmp_path / "pipeline_root",
@@ -71,13 +77,23 @@ def run_on_emulated_vertex(template: Path, tmp_path: Path, params, *, stop_after
                 "pipeline_service_account": SERVICE_ACCOUNT,
                 "pipeline_job_uuid": "0f9e8d7c-run",
                 "pipeline_job_name": "carbon-aware-training-20261206",
+                "pipeline_job_resource_name": JOB_RESOURCE_NAME,
                 "pipeline_google_cloud_project_id": PROJECT,
                 "pipeline_google_cloud_location": SUBMISSION_REGION,
                 "pipeline_persistent_resource_id": "",
             },
             env=env,
             # collect-training reads the job's running time from the same JobService.
-            task_env={"train-on-vertex": loopback, "collect-training": loopback},
+            task_env={
+                "train-on-vertex": loopback,
+                "collect-training": loopback,
+                # report-footprint times the orchestration steps from the PipelineService.
+                "report-footprint": {
+                    "PYTHONPATH": str(PIPELINE_SITE),
+                    "PIPELINE_SERVICE_STANDIN": f"127.0.0.1:{pipelines.port}",
+                    "PIPELINE_SERVICE_ENDPOINTS": str(tmp_path / "pipeline_endpoints.txt"),
+                },
+            },
             stop_after=stop_after,
         )
         result = backend.run({**BASE_PARAMS, **params})
