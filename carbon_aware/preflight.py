@@ -159,7 +159,17 @@ def check_local_inputs(values: Mapping[str, Any], environ: Mapping[str, str]) ->
 
     check_data_residency(str(values.get("data_uri", "")), str(values.get("residency", "")))
     # Only the bundled trainer reads a labelled CSV; a user's program reads its data its own way.
-    if "label_column" in values and not values.get("training_command"):
+    if values.get("training_python_module"):
+        from carbon_aware.training.package import check_module_importable
+
+        check_module_importable(
+            str(values["training_python_module"]), list(values.get("training_package_uris") or [])
+        )
+    if (
+        "label_column" in values
+        and not values.get("training_command")
+        and not values.get("training_python_module")
+    ):
         check_training_data(
             str(values.get("data_uri", "")),
             str(values["label_column"]),

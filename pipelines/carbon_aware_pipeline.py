@@ -32,6 +32,7 @@ DEFAULT_CANDIDATE_REGIONS = [
     "us-west1",
 ]
 VERTEX_TRAIN_TASK = "train-on-vertex"
+NO_PACKAGES: list[str] = []  # training_package_uris' default: no Python package
 # GCPC's run-time placeholder for the service account the pipeline run itself uses.
 PIPELINE_SERVICE_ACCOUNT = "{{$.pipeline_service_account}}"
 
@@ -96,6 +97,8 @@ def build_pipeline(
         export_compressed: bool = False,
         training_command: list = default_command,
         training_image: str = default_image,
+        training_package_uris: list = NO_PACKAGES,
+        training_python_module: str = "",
         worker_replica_count: int = 0,
         quality_metric: str = "accuracy",
         min_quality: float = 0.9,
@@ -137,6 +140,12 @@ def build_pipeline(
                 ``["python", "-m", "my_pkg.train"]``; empty runs the bundled trainer.
             training_image: The image the custom job runs it in (registry host and tag);
                 empty = the project's image. Recorded, not pulled, by a local run.
+            training_package_uris: ``gs://`` Python source distributions Vertex AI installs on
+                ``training_image`` (a prebuilt training container) before running
+                ``training_python_module``; locally, local package paths are unpacked, not
+                installed.
+            training_python_module: The module to run (``python -m``), with the elements of
+                ``training_command`` as its arguments; empty = ``training_command`` is a program.
             worker_replica_count: Workers of a second pool beside the chief, on the same machine
                 and accelerator (Vertex distributed training); 0 = the chief alone.
             quality_metric: The key of metrics.json (in AIP_MODEL_DIR) the run is gated on.
@@ -194,6 +203,8 @@ def build_pipeline(
             export_compressed=export_compressed,
             training_command=training_command,
             training_image=training_image,
+            training_package_uris=training_package_uris,
+            training_python_module=training_python_module,
             project_image=image,
             worker_replica_count=worker_replica_count,
             quality_metric=quality_metric,
@@ -209,6 +220,7 @@ def build_pipeline(
         program = {
             "training_command": choose.outputs["training_command"],
             "training_image": choose.outputs["training_image"],
+            "training_package_uris": training_package_uris,
             "data_uri": data_uri,
             "region": region,
             "machine_type": machine_type,

@@ -14,6 +14,7 @@ import sys
 
 from carbon_aware.storage import StorageError
 
+from .distributed import worker_role
 from .evaluate import publish_evaluation
 from .train import TrainConfig, load_checked_data, train
 
@@ -122,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"data_checks": "passed"}), flush=True)
             return 0
         result = train(config)
-        # The test-set evaluation, in the files evaluate publishes for any program.
-        publish_evaluation(config.output_dir)
+        # The test-set evaluation, in the files evaluate publishes for any program; only the
+        # chief wrote the model (other workers of a distributed run trained into scratch).
+        if worker_role(os.environ).is_chief:
+            publish_evaluation(config.output_dir)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows_removed": record["data_efficiency"]["rows_removed"],
         "precision_note": record["precision"]["note"],
         "compressed_export_s": (record["compressed_export"] or {}).get("seconds"),
+        "distribution": record["distribution"],
     }
     print(json.dumps(summary), flush=True)
     return 0

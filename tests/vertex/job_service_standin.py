@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ class CapturedJob:
     message: Any = None
     worker_logs: list[Path] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
+    # When the replicas ran (what Vertex reports as the job's start_time and end_time).
+    window: tuple[datetime, datetime] | None = None
 
 
 class JobServiceStandIn:
@@ -107,7 +110,9 @@ class JobServiceStandIn:
     def _get(self, request: Any, context: Any) -> Any:
         captured = next(job for job in self.jobs if job.name == request.name)
         if self._states[request.name] == job_state.JobState.JOB_STATE_PENDING:
+            started = datetime.now(UTC)
             ok = self._run(captured) if self.run_workers else True
+            captured.window = (started, datetime.now(UTC))
             self._states[request.name] = (
                 job_state.JobState.JOB_STATE_SUCCEEDED
                 if ok
@@ -116,6 +121,8 @@ class JobServiceStandIn:
         response = custom_job_types.CustomJob(captured.request)
         response.name = request.name
         response.state = self._states[request.name]
+        if captured.window:
+            response.start_time, response.end_time = captured.window
         if response.state == job_state.JobState.JOB_STATE_FAILED:
             response.error.code = 3  # INVALID_ARGUMENT: the user's program failed
             response.error.message = "The replica workerpool0-0 exited with a non-zero status"
@@ -155,10 +162,9 @@ class JobServiceStandIn:
                         }
                     ),
                 }
-                for item in pool["container_spec"].get("env", []):
+                for item in pool.get("container_spec", {}).get("env", []):
                     env[item["name"]] = item["value"]
-                container = pool["container_spec"]
-                command = list(container["command"]) + list(container.get("args", []))
+                command = self._replica_command(pool, env)
                 log = self.log_dir / f"{task['type']}-{replica}.log"
                 if self.runner is not None:
                     replica_name = f"{task['type']}-{replica}"
@@ -173,3 +179,52 @@ class JobServiceStandIn:
                 if code != 0:
                     return False
         return True
+
+    def _replica_command(self, pool: dict[str, Any], env: dict[str, str]) -> list[str]:
+        """The pool's process: its container command, or its Python package run as Vertex does.
+
+        For ``python_package_spec`` Vertex pip-installs ``package_uris`` into the executor image
+        and runs ``python -m python_module args``. Here each package is read from Cloud Storage
+        (the emulator), pip-installed without dependencies into a folder of this job (this
+        machine plays the image, which has the dependencies), and put on ``PYTHONPATH``.
+        """
+        if "python_package_spec" in pool:
+            package = pool["python_package_spec"]
+            for item in package.get("env", []):
+                env[item["name"]] = item["value"]
+            site = self._install(package["package_uris"], env)
+            env["PYTHONPATH"] = ":".join(filter(None, [site, env.get("PYTHONPATH", "")]))
+            return ["python", "-m", package["python_module"], *package.get("args", [])]
+        container = pool["container_spec"]
+        return list(container["command"]) + list(container.get("args", []))
+
+    def _install(self, package_uris: list[str], env: dict[str, str]) -> str:
+        """pip-installs the packages into a folder of this job; returns the folder."""
+        from carbon_aware import storage
+
+        site = self.log_dir / "site-packages"
+        downloads = self.log_dir / "packages"
+        downloads.mkdir(exist_ok=True)
+        files = []
+        for uri in package_uris:
+            local = downloads / uri.rsplit("/", 1)[-1]
+            local.write_bytes(storage.fetch(uri).read_bytes())
+            files.append(str(local))
+        subprocess.run(
+            [
+                "python",
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "--target",
+                str(site),
+                *files,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        return str(site)
