@@ -1,6 +1,6 @@
 """report-footprint: the run's emissions, the same energy elsewhere, the saving and the SCI."""
 
-from kfp.dsl import HTML, Artifact, Input, Markdown, Metrics, Output
+from kfp.dsl import HTML, Artifact, Input, Markdown, Metrics, Model, Output
 
 
 def report_footprint(
@@ -22,6 +22,7 @@ def report_footprint(
     report_html: Output[HTML],
     footprint_metrics: Output[Metrics],
     footprint: Output[Artifact],
+    model: Output[Model],
 ):
     """Computes energy x PUE x grid intensity for the run and every alternative, plus SCI.
 
@@ -50,6 +51,8 @@ def report_footprint(
         footprint_metrics: energy_kwh, co2e_g, savings_pct_vs_baseline, sci, total_co2e_g and,
             when measured, orchestration_co2e_g and net_savings_g_vs_baseline.
         footprint: ``footprint.json``, the versioned footprint record.
+        model: The model that passed evaluate's gate (it points at the run's model directory,
+            nothing is copied); a deferred run has none (metadata ``deferred``).
     """
     import json
 
@@ -81,7 +84,10 @@ def report_footprint(
             pue,
             (report.path, report_html.path, footprint.path),
         )
-        footprint_metrics.log_metric("orchestration_co2e_g", summary["orchestration"]["co2e_g"])
+        footprint_metrics.log_metric(
+            "orchestration_co2e_g", summary["orchestration"]["co2e_g"] or 0
+        )
+        model.metadata["deferred"] = True
         footprint.metadata["kind"] = "deferral"
         return
     regions = sorted({item.region for item in chosen.ranking} | {chosen.baseline_region})
@@ -132,3 +138,8 @@ def report_footprint(
         footprint_metrics.log_metric("net_savings_g_vs_baseline", record.net_savings_g_vs_baseline)
     footprint.metadata["schema_version"] = record.schema_version
     footprint.metadata["sci_unit"] = record.sci.unit
+    # The gated model, as evaluate published it (evaluate is inside the start-now branch).
+    gate = json.loads(evaluation_json).get("quality_gate", {})
+    model.uri = str(json.loads(run_record_json).get("training", {}).get("model_dir", model.uri))
+    if gate:
+        model.metadata[str(gate["metric"])] = gate["value"]
