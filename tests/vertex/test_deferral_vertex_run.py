@@ -230,7 +230,7 @@ def test_the_deferral_fails_naming_the_one_permission_it_lacks_before_anything_t
     with pytest.raises(BackendError) as failure:
         console_run(compiled_template, tmp_path, params, refuse="aiplatform.schedules.create")
     message = str(failure.value)
-    assert "task defer-run exited" in message
+    assert "task defer-run" in message and "exited with 1" in message
     assert (
         f"MissingPermission: the run's service account {SERVICE_ACCOUNT} lacks "
         f"aiplatform.schedules.create on projects/{PROJECT}/locations/{SUBMISSION_REGION}"
