@@ -378,7 +378,12 @@ def check_quota(
     rows = []
     if request.accelerator.accelerator_type.startswith("TPU"):
         rows.append(
-            Row(region, "quota-accelerators", True, "TPU and TPU host quota not checked: see " + console)
+            Row(
+                region,
+                "quota-accelerators",
+                True,
+                "TPU and TPU host quota not checked: see " + console,
+            )
         )
     for check, metric, need in quota_needs(request):
         if isinstance(infos, GoogleApiError):
@@ -405,7 +410,7 @@ def check_quota(
 
 
 def check_machine(request: DoctorRequest, region: str) -> Row:
-    """Whether the region offers the machine type for Vertex AI training (the catalogue; no call)."""
+    """Whether the region offers the machine type for Vertex AI training (catalogue; no call)."""
     why = catalogue.unavailable_reason(
         request.machine_type, region, get_region(region).accelerators
     )

@@ -169,9 +169,7 @@ def embodied_emissions(
     profile = host_profile(machine_type)
     vcpus = machine_vcpus(machine_type)
     notes = [profile.how]
-    server_g = (
-        profile.total_kgco2e * G_PER_KG * time_share * min(1.0, vcpus / profile.host_vcpus)
-    )
+    server_g = profile.total_kgco2e * G_PER_KG * time_share * min(1.0, vcpus / profile.host_vcpus)
     units = accelerator_count if accelerator_type and accelerator_count > 0 else 0
     gpu_g = 0.0
     if units and profile.includes_gpus:

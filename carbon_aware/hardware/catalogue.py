@@ -1,4 +1,4 @@
-"""The one machine catalogue: every machine type Vertex AI custom training takes, and its accelerators.
+"""The one machine catalogue: each machine type Vertex AI custom training takes, and its GPUs/TPUs.
 
 Data (``carbon_aware/data``, provenance in ``data/MACHINES.md``):
 
@@ -96,7 +96,9 @@ class UnknownMachineTypeError(ValueError):
 
 def _rows(filename: str) -> list[dict[str, str]]:
     text = resources.files("carbon_aware").joinpath("data", filename).read_text("utf-8")
-    return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+    return [
+        {k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))
+    ]
 
 
 def series_of(machine_type: str) -> str:

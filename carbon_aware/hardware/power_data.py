@@ -1,4 +1,4 @@
-"""Power of every accelerator Vertex AI offers, per unit of ``accelerator_count``, from the figures table.
+"""Power of every accelerator Vertex AI offers, per unit of ``accelerator_count``.
 
 Units follow Vertex AI's ``accelerator_count``: a card for GPUs, a chip for TPU v4 and v5e, a
 TensorCore (half a chip) for TPU v2 and v3, which Vertex counts in cores. Every figure, and how

@@ -339,7 +339,7 @@ def test_text_output_one_line_per_region_then_checks(google, gcs, capsys):
         (["--bucket-template", "gs://fixed-bucket"], "no {region} placeholder"),
         (["--service-account", "me@example.com"], "--service-account 'me@example.com'"),
         (["--accelerator-type", "NVIDIA_TESLA_T4"], "accelerator_count 0 is not valid"),
-        (["--machine-type", "n9-standard-4"], "machine_type 'n9-standard-4' is not a machine type Vertex AI custom training takes"),
+        (["--machine-type", "n9-standard-4"], "machine_type 'n9-standard-4' is not a machine type"),
     ],
 )
 def test_bad_input_exits_2_before_any_call(flags, message, capsys, monkeypatch):

@@ -21,14 +21,14 @@ JOB = "projects/p/locations/europe-west4/pipelineJobs/run-1"
 
 
 def test_a_step_is_its_requested_shape_times_its_run_time():
-    # 1 vCPU x 2.485 W + 2 GB x 0.392 W = 3.269 W for 1 h.
+    # 1 vCPU x 2.395 W (CCF's GCP median 0.68-4.11 W at 50 %) + 2 GB x 0.392 W = 3.179 W for 1 h.
     step = step_energy("choose-region", 3600.0)
-    assert step.energy_kwh == pytest.approx(3.269 / 1000)
-    assert step.low_kwh == pytest.approx((0.71 + 2 * 5 / 64) / 1000)
-    assert step.high_kwh == pytest.approx((4.26 + 2 * 5 / 8) / 1000)
+    assert step.energy_kwh == pytest.approx(3.179 / 1000)
+    assert step.low_kwh == pytest.approx((0.68 + 2 * 5 / 64) / 1000)
+    assert step.high_kwh == pytest.approx((4.11 + 2 * 5 / 8) / 1000)
     # A step without a request: Vertex's default e2-standard-4.
     default = step_energy("something-else", 3600.0)
-    assert default.energy_kwh == pytest.approx((4 * 2.485 + 16 * 0.392) / 1000)
+    assert default.energy_kwh == pytest.approx((4 * 2.395 + 16 * 0.392) / 1000)
     assert "e2-standard-4" in default.shape_source
 
 

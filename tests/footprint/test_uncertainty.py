@@ -50,9 +50,11 @@ def test_every_range_brackets_its_central_figure():
 
 
 def test_estimated_energy_bounds_are_the_load_model_band():
-    # RUN_RECORD has no terms (an older record, method estimate): x 0.4 to x 2.9.
+    # RUN_RECORD has no terms (an older record, method estimate): taken as CCF's 50 % estimate,
+    # bounded by idle and full load of CCF's GCP median 0.68-4.11 W: x 0.68/2.395 to x 4.11/2.395.
     fp = compute_footprint(make_decision(), RUN_RECORD, pue=1.0)
-    assert fp.uncertainty["energy_kwh"] == [pytest.approx(0.2), pytest.approx(1.45)]
+    expected = [pytest.approx(0.5 * 0.68 / 2.395), pytest.approx(0.5 * 4.11 / 2.395)]
+    assert fp.uncertainty["energy_kwh"] == expected
     assert fp.energy.terms["cpu"].method == "estimated"
 
 
