@@ -28,6 +28,8 @@ TIMINGS_FILE = "step_timings.json"
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
 # The run's own copy of the template it ran.
 TEMPLATE_FILE = "pipeline.yaml"
+# The copy kfp.local runs: Vertex-only placeholders emptied.
+LOCAL_TEMPLATE_FILE = "pipeline.local.yaml"
 
 
 class PipelineRunError(RuntimeError):
@@ -153,7 +155,7 @@ def run_local(
     """
     from kfp import components, local
 
-    products = [*REPORT_FILES.values(), TEMPLATE_FILE]
+    products = [*REPORT_FILES.values(), TEMPLATE_FILE, LOCAL_TEMPLATE_FILE]
     inputs.output_dir(output_dir, "--output-dir", products=products, overwrite=overwrite)
     params = local_parameters(template_path, overrides)
     out = Path(output_dir).resolve()
@@ -167,7 +169,7 @@ def run_local(
         pipeline_root=str(out / "pipeline_root"),
         raise_on_error=True,
     )
-    pipeline = components.load_component_from_file(str(template_path))
+    pipeline = components.load_component_from_file(str(_without_vertex_placeholders(template_path)))
     timings = _StepTimings(out / "logs" / TIMINGS_FILE, observer)
     logs = StepLogs(out / "logs", timings, echo)
     # The steps are subprocesses of this one and inherit its environment.
@@ -210,6 +212,29 @@ def run_local(
         footprint_json=copied["footprint"],
         footprint=footprint,
     )
+
+
+VERTEX_ONLY_PLACEHOLDERS = (
+    "{{$.pipeline_google_cloud_project_id}}",
+    "{{$.pipeline_google_cloud_location}}",
+    "{{$.pipeline_service_account}}",
+    "{{$.pipeline_job_resource_name}}",
+)
+"""Placeholders only Vertex AI resolves; kfp.local fails on them, so a local run has none."""
+
+
+def _without_vertex_placeholders(template_path: str | Path) -> Path:
+    """A copy of the template beside it in which the Vertex-only placeholders are empty.
+
+    A local run has no project, submission region, service account or job resource name: the
+    steps that take them (plan-start, defer-run) treat empty as "not on Vertex AI".
+    """
+    text = Path(template_path).read_text(encoding="utf-8")
+    for placeholder in VERTEX_ONLY_PLACEHOLDERS:
+        text = text.replace(placeholder, "")
+    local = Path(template_path).with_name(LOCAL_TEMPLATE_FILE)
+    local.write_text(text, encoding="utf-8")
+    return local
 
 
 def _step_failure(logs: StepLogs, err: RuntimeError) -> PipelineRunError:
