@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from carbon_aware.training.binding import fill_model_dir
 from carbon_aware.training.collect import collect_run
 from carbon_aware.training.contract import (
     OutputLayout,
@@ -12,6 +14,7 @@ from carbon_aware.training.contract import (
     local_command,
     single_machine_cluster_env,
 )
+from carbon_aware.training.package import local_pythonpath
 from carbon_aware.training.runner import MachineSpec, run_replica
 
 LOCAL_JOB_ID = "local"
@@ -23,6 +26,7 @@ def train_locally(
     training_command: list[str],
     training_image: str,
     data_uri: str,
+    package_uris: list[str] | None = None,
     region: str,
     machine: MachineSpec,
 ) -> dict[str, Any]:
@@ -30,8 +34,11 @@ def train_locally(
 
     The program gets ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR``
     under ``output_root``, the one-machine ``CLUSTER_SPEC``/``TF_CONFIG``, and
-    ``CLOUD_ML_JOB_ID=local``; a leading ``python`` is this interpreter. ``training_image`` is
-    recorded, not pulled (there is no container runtime in a local run).
+    ``CLOUD_ML_JOB_ID=local``; a leading ``python`` is this interpreter (in a lightweight KFP
+    component's command, ``python3`` is, as kfp.local's SubprocessRunner runs it).
+    ``training_image`` is recorded, not pulled (there is no container runtime in a local run).
+    Local ``package_uris`` are unpacked under ``output_root`` and put on ``PYTHONPATH``,
+    installing nothing (see :mod:`carbon_aware.training.package`).
 
     Returns:
         The run record (see :func:`carbon_aware.training.collect.collect_run`).
@@ -44,6 +51,12 @@ def train_locally(
         **single_machine_cluster_env(),
         "CLOUD_ML_JOB_ID": LOCAL_JOB_ID,
     }
+    # A component's command names its outputs in AIP_MODEL_DIR, known only now.
+    training_command = fill_model_dir(training_command, layout.model_dir)
+    pythonpath = local_pythonpath(package_uris or [], Path(output_root) / "packages")
+    if pythonpath:
+        inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+        env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *inherited])
     run_replica(
         local_command(training_command),
         env=env,
@@ -59,6 +72,7 @@ def train_locally(
         worker_replica_count=0,
         training_command=training_command,
         training_image=training_image,
+        package_uris=package_uris or [],
         data_uri=data_uri,
         backend="local",
     )
