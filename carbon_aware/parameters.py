@@ -13,6 +13,7 @@ from typing import Any
 from carbon_aware.intensity.registry import PROVIDER_NAMES
 from carbon_aware.regions import RESIDENCY_GROUPS, validate_regions
 from carbon_aware.vertex import (
+    check_machine_accelerator,
     normalise_accelerator,
     validate_bucket_template,
     validate_machine_type,
@@ -205,6 +206,12 @@ def _validate(values: Mapping[str, Any]) -> None:
         normalise_accelerator(
             values.get("accelerator_type", ""), int(values.get("accelerator_count", 0))
         )
+        if "machine_type" in values:
+            check_machine_accelerator(
+                str(values["machine_type"]),
+                str(values.get("accelerator_type", "")),
+                int(values.get("accelerator_count", 0)),
+            )
     if "start_within_hours" in values or "expected_duration_hours" in values:
         from carbon_aware.planning.deferral import check_start_window
 
@@ -263,4 +270,5 @@ def _validate_before_any_fetch(values: Mapping[str, Any]) -> None:
             str(values.get("residency", "")),
             str(values.get("accelerator_type", "")),
             int(values.get("accelerator_count", 0)),
+            machine_type=str(values.get("machine_type", "")),
         )
