@@ -70,6 +70,8 @@ def _validate_training(values: Mapping[str, Any]) -> None:
     checks = {
         "training_command": contract.validate_training_command,
         "training_image": contract.validate_training_image,
+        "training_env": contract.validate_training_env,
+        "training_timeout_hours": contract.validate_training_timeout_hours,
         "worker_replica_count": contract.validate_worker_replica_count,
         "quality_metric": contract.validate_quality_metric,
         "min_quality": contract.validate_min_quality,

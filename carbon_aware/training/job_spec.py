@@ -8,7 +8,7 @@ whether the backend resolves nested placeholders as typed values or as text (GCP
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from carbon_aware.training.contract import OutputLayout
@@ -97,6 +97,7 @@ def worker_pool_specs(
     worker_replica_count: int,
     layout: OutputLayout,
     data_uri: str,
+    env: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The job's pools: the chief, and ``worker_replica_count`` workers on the same machine.
 
@@ -110,25 +111,29 @@ def worker_pool_specs(
         worker_replica_count: Replicas of the second pool; 0 for the chief alone.
         layout: The run's output layout in the chosen region's bucket.
         data_uri: The training data, passed on as ``AIP_TRAINING_DATA_URI``.
+        env: The user's ``training_env``: the container's ``env`` (Vertex's ``EnvVar`` list).
 
     Returns:
         ``worker_pool_specs`` as CustomJobSpec takes them.
     """
+    container: dict[str, Any] = {
+        "image_uri": image,
+        "command": container_command(
+            command,
+            region=region,
+            machine_type=machine_type,
+            accelerator_type=accelerator_type,
+            accelerator_count=accelerator_count,
+            layout=layout,
+            data_uri=data_uri,
+        ),
+    }
+    if env:
+        container["env"] = [{"name": name, "value": value} for name, value in env.items()]
     pool = {
         "machine_spec": machine_spec(machine_type, accelerator_type, accelerator_count),
         "replica_count": 1,
-        "container_spec": {
-            "image_uri": image,
-            "command": container_command(
-                command,
-                region=region,
-                machine_type=machine_type,
-                accelerator_type=accelerator_type,
-                accelerator_count=accelerator_count,
-                layout=layout,
-                data_uri=data_uri,
-            ),
-        },
+        "container_spec": container,
         "disk_spec": {"boot_disk_type": "pd-ssd", "boot_disk_size_gb": 100},
     }
     pools = [pool]
