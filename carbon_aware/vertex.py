@@ -73,7 +73,7 @@ def normalise_accelerator(accelerator_type: str, accelerator_count: int) -> Acce
 
 def validate_machine_type(machine_type: str) -> str:
     """Checks a Compute Engine machine type name such as ``n1-standard-4``."""
-    if not _MACHINE_TYPE.match(machine_type):
+    if not _MACHINE_TYPE.fullmatch(machine_type):
         raise ValueError(
             f"machine_type {machine_type!r} is not a Compute Engine machine type name "
             "(for example n1-standard-4, e2-standard-8, a2-highgpu-1g)"
@@ -91,6 +91,16 @@ def validate_bucket_template(template: str) -> str:
         raise ValueError(
             f"regional_bucket_template {template!r} must start with gs:// "
             "(for example gs://my-proj-carbon-{region})"
+        )
+    segments = template.removeprefix("gs://").split("/")
+    if (
+        any(segment in (".", "..") for segment in segments)
+        or "" in segments[:-1]
+        or any(char == "\\" or not char.isprintable() or char.isspace() for char in template)
+    ):
+        raise ValueError(
+            f"regional_bucket_template {template!r} must be gs://BUCKET[/FOLDER...] without "
+            "'.', '..' or empty path segments, backslashes, whitespace or control characters"
         )
     # Only the bare field: str.format would evaluate {region.__class__} or {region[0]}.
     only_region = (
@@ -119,7 +129,7 @@ def regional_bucket(template: str, region: str) -> str:
     """Returns the bucket URI (``gs://name``) for ``region`` from the template."""
     uri = validate_bucket_template(template).format(region=region).rstrip("/")
     bucket = uri.removeprefix("gs://").split("/", 1)[0]
-    if not _BUCKET_NAME.match(bucket):
+    if not _BUCKET_NAME.fullmatch(bucket):
         raise ValueError(
             f"regional_bucket_template {template!r} gives bucket {bucket!r} for {region}, which "
             "is not a valid Cloud Storage bucket name (lowercase letters, digits, - _ .)"

@@ -43,9 +43,11 @@ from carbon_aware.vertex import regional_bucket
 
 PACKAGE_NAME = "carbon-aware-vertex"
 PIPELINE_ROOT_FOLDER = "pipeline-root"
-REGISTRY_HOST = re.compile(r"^https://(?P<location>[a-z0-9-]+)-kfp\.pkg\.dev/[^/]+/[^/]+$")
-REGISTRY_TEMPLATE = re.compile(r"^https://[a-z0-9-]+-kfp\.pkg\.dev/[^/]+/[^/]+/[^/]+/[^/]+$")
-RUN_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/pipelineJobs/[a-z0-9-]+$|^[a-z0-9-]+$")
+REGISTRY_HOST = re.compile(r"^https://(?P<location>[a-z0-9-]+)-kfp\.pkg\.dev/[^/\s]+/[^/\s]+$")
+REGISTRY_TEMPLATE = re.compile(
+    r"^https://[a-z0-9-]+-kfp\.pkg\.dev/[^/\s]+/[^/\s]+/[^/\s]+/[^/\s]+$"
+)
+RUN_NAME = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/pipelineJobs/[a-z0-9-]+$|^[a-z0-9-]+$")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ACCOUNT_EMAIL = re.compile(r"^[a-z0-9-]+@[a-z0-9.-]+\.gserviceaccount\.com$")
@@ -64,7 +66,7 @@ def parse_labels(items: Sequence[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or key in labels:
             raise ValueError(f"--label {item!r} must look like key=value, each key once")
-        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+        if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
             raise ValueError(
                 f"--label {item!r}: keys start with a lowercase letter; keys and values use only "
                 "lowercase letters, digits, - and _ (at most 63 characters)"
@@ -95,7 +97,7 @@ def load_spec(template: str, credentials: Any = None) -> dict[str, Any]:
     """
     if not template.startswith("https://"):
         return load_template(template)
-    if not REGISTRY_TEMPLATE.match(template):
+    if not REGISTRY_TEMPLATE.fullmatch(template):
         raise ValueError(
             f"--template {template!r}: a URL must be an Artifact Registry template, "
             "https://REGION-kfp.pkg.dev/PROJECT/REPO/PACKAGE/sha256:… (or /TAG)"
@@ -213,7 +215,7 @@ def check_run_name(run: str) -> str:
     Raises:
         ValueError: Not ``projects/P/locations/L/pipelineJobs/ID`` or a job ID.
     """
-    if not RUN_NAME.match(run):
+    if not RUN_NAME.fullmatch(run):
         raise ValueError(
             f"--from-run {run!r} must be projects/P/locations/L/pipelineJobs/ID or a job ID"
         )
@@ -223,15 +225,17 @@ def check_run_name(run: str) -> str:
 def _check_target(
     project: str, location: str, pipeline_root: str | None, service_account: str | None
 ) -> None:
-    if not PROJECT_ID.match(project):
+    if not PROJECT_ID.fullmatch(project):
         raise ValueError(f"--project {project!r} is not a Google Cloud project id")
+    if location != location.strip():
+        raise ValueError(f"--location {location!r} has surrounding whitespace; give the region id")
     try:
         validate_regions([location])
     except ValueError as err:
         raise ValueError(f"--location: {err}") from None
     if pipeline_root is not None and not pipeline_root.startswith("gs://"):
         raise ValueError(f"--pipeline-root {pipeline_root!r} must be a gs:// URI")
-    if service_account is not None and not _ACCOUNT_EMAIL.match(service_account):
+    if service_account is not None and not _ACCOUNT_EMAIL.fullmatch(service_account):
         raise ValueError(f"--service-account {service_account!r} must be an account's email")
 
 
@@ -364,7 +368,7 @@ def package_version_tag() -> str:
 def run_upload(args: Any) -> int:
     """Handles ``carbon-aware upload``: pushes a compiled template to an Artifact Registry repo."""
     host = args.host.rstrip("/")
-    if not REGISTRY_HOST.match(host):
+    if not REGISTRY_HOST.fullmatch(host):
         raise ValueError(
             f"--host {args.host!r} must be https://REGION-kfp.pkg.dev/PROJECT/REPO "
             "(an Artifact Registry repository of format KFP)"
@@ -373,7 +377,7 @@ def run_upload(args: Any) -> int:
     require_registry_images(spec, args.template)
     tags = list(args.tag) + ([package_version_tag()] if args.package_version_tag else [])
     for tag in tags:
-        if not TAG.match(tag):
+        if not TAG.fullmatch(tag):
             raise ValueError(f"--tag {tag!r}: use letters, digits, '.', '_' and '-' only")
     if len(set(tags)) != len(tags):
         raise ValueError(f"tags repeat: {', '.join(tags)}")

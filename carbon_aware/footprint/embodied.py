@@ -117,7 +117,7 @@ def machine_vcpus(machine_type: str) -> int:
     Raises:
         ValueError: Not a ``family-class-N`` machine type.
     """
-    match = _MACHINE_RE.match(machine_type.strip())
+    match = _MACHINE_RE.fullmatch(machine_type.strip())
     if not match:
         raise ValueError(f"cannot read the vCPU count from machine type {machine_type!r}")
     family, _, number, gpu_suffix = match.groups()
@@ -158,7 +158,7 @@ def embodied_emissions(
     """
     time_share = share_of_lifetime(duration_s, lifetime_years)
     notes: list[str] = []
-    match = _MACHINE_RE.match(machine_type.strip())
+    match = _MACHINE_RE.fullmatch(machine_type.strip())
     profile = HOST_PROFILES.get((match.group(1), match.group(2))) if match else None
     vcpus = machine_vcpus(machine_type) if match else 0
     server_g = 0.0

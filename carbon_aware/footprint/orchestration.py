@@ -33,7 +33,7 @@ REPORT_STEP = "report-footprint"
 TRAINING_STEPS = ("train",)
 DEFAULT_STEP_SHAPE = (4.0, 16.0)
 DEFAULT_STEP_SOURCE = "Vertex AI Pipelines' default e2-standard-4 (4 vCPU, 16 GB)"
-_JOB_NAME = re.compile(r"^projects/[^/]+/locations/([a-z0-9-]+)/pipelineJobs/[^/]+$")
+_JOB_NAME = re.compile(r"^projects/[^/\s]+/locations/([a-z0-9-]+)/pipelineJobs/[^/\s]+$")
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def process_start_s() -> float | None:
 
 def region_of_job(job_name: str) -> str | None:
     """The location in a pipeline job's resource name, or None."""
-    match = _JOB_NAME.match(job_name)
+    match = _JOB_NAME.fullmatch(job_name)
     return match.group(1) if match else None
 
 

@@ -96,7 +96,7 @@ def machine_shape(machine_type: str) -> MachineShape:
     if machine_type in FIXED_SHAPES:
         vcpus, memory_gb = FIXED_SHAPES[machine_type]
         return MachineShape(vcpus, memory_gb)
-    match = _MACHINE_RE.match(machine_type)
+    match = _MACHINE_RE.fullmatch(machine_type)
     if match and match.group(1) in MEMORY_GB_PER_VCPU and int(match.group(2)) > 0:
         vcpus = int(match.group(2))
         return MachineShape(vcpus, vcpus * MEMORY_GB_PER_VCPU[match.group(1)])
