@@ -28,6 +28,8 @@ TIMINGS_FILE = "step_timings.json"
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
 # The run's own copy of the template it ran.
 TEMPLATE_FILE = "pipeline.yaml"
+# Folders a run writes into its output directory: a past run's are never written over.
+RUN_FOLDERS = ("logs", "pipeline_root")
 
 
 class PipelineRunError(RuntimeError):
@@ -153,11 +155,22 @@ def run_local(
     """
     from kfp import components, local
 
-    products = [*REPORT_FILES.values(), TEMPLATE_FILE]
+    products = [*REPORT_FILES.values(), TEMPLATE_FILE, *RUN_FOLDERS]
     inputs.output_dir(output_dir, "--output-dir", products=products, overwrite=overwrite)
     params = local_parameters(template_path, overrides)
+    try:
+        # KFP's own reading of the template, before anything is written.
+        pipeline = components.load_component_from_file(str(template_path))
+    except Exception as err:  # KFP raises many types for a malformed spec
+        first = (str(err).splitlines() or [type(err).__name__])[0][:200]
+        raise ValueError(f"--template {str(template_path)!r} cannot be loaded: {first}") from None
     out = Path(output_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--output-dir {str(output_dir)!r}: {err.strerror or err}") from None
+    in_place = Path(template_path).resolve() == out / TEMPLATE_FILE
+    _unlink_past_outputs(out, [p for p in products if not (in_place and p == TEMPLATE_FILE)])
     if Path(template_path).resolve() != out / TEMPLATE_FILE:
         template_path = shutil.copyfile(template_path, out / TEMPLATE_FILE)
     if observer is not None:
@@ -167,7 +180,6 @@ def run_local(
         pipeline_root=str(out / "pipeline_root"),
         raise_on_error=True,
     )
-    pipeline = components.load_component_from_file(str(template_path))
     timings = _StepTimings(out / "logs" / TIMINGS_FILE, observer)
     logs = StepLogs(out / "logs", timings, echo)
     # The steps are subprocesses of this one and inherit its environment.
@@ -210,6 +222,25 @@ def run_local(
         footprint_json=copied["footprint"],
         footprint=footprint,
     )
+
+
+def _unlink_past_outputs(out: Path, products: list[str]) -> None:
+    """With ``--overwrite``: removes links and past outputs, so nothing is written through them.
+
+    Raises:
+        ValueError: One cannot be removed, or ``logs`` is a file.
+    """
+    for name in products:
+        path = out / name
+        try:
+            if path.is_symlink() or (path.exists() and name not in RUN_FOLDERS):
+                path.unlink()
+            elif path.exists() and not path.is_dir():
+                raise ValueError(f"--output-dir {str(out)!r}: {name} is a file, not a folder")
+            elif path.is_dir():
+                shutil.rmtree(path)
+        except OSError as err:
+            raise ValueError(f"--output-dir {str(out)!r}: cannot replace {name}: {err}") from None
 
 
 def _step_failure(logs: StepLogs, err: RuntimeError) -> PipelineRunError:

@@ -197,11 +197,24 @@ def _credentials(offline: bool) -> Any:
 def _previous_parameters(
     run: str, project: str, location: str, inputs: Mapping[str, TemplateInput]
 ) -> tuple[dict[str, Any], str]:
-    """Fetches a past run's parameter values (network) and its job id, for ``--from-run``."""
-    check_run_name(run)
+    """Fetches a past run's parameter values (network) and its job id, for ``--from-run``.
+
+    Raises:
+        ValueError: The run is in another project or location, or there are no credentials to
+            read it (one line each).
+    """
+    check_run_name(run, project, location)
+    import google.auth.exceptions
     from google.cloud import aiplatform
 
-    previous = aiplatform.PipelineJob.get(run, project=project, location=location)
+    try:
+        previous = aiplatform.PipelineJob.get(run, project=project, location=location)
+    except google.auth.exceptions.GoogleAuthError as err:
+        first = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise ValueError(
+            f"--from-run {run!r}: cannot read the past run without Google Cloud credentials "
+            f"({first}); run 'gcloud auth application-default login'"
+        ) from None
     values = previous.to_dict().get("runtimeConfig", {}).get("parameterValues", {})
     dropped = sorted(set(values) - set(inputs))
     if dropped:
@@ -209,16 +222,28 @@ def _previous_parameters(
     return {k: v for k, v in values.items() if k in inputs}, run.rsplit("/", 1)[-1]
 
 
-def check_run_name(run: str) -> str:
+def check_run_name(run: str, project: str | None = None, location: str | None = None) -> str:
     """Checks a ``--from-run`` value (an empty one is refused, not taken as "no re-run").
 
     Raises:
-        ValueError: Not ``projects/P/locations/L/pipelineJobs/ID`` or a job ID.
+        ValueError: Not ``projects/P/locations/L/pipelineJobs/ID`` or a job ID, or a full name
+            in another project or location than ``--project``/``--location``.
     """
     if not RUN_NAME.fullmatch(run):
         raise ValueError(
             f"--from-run {run!r} must be projects/P/locations/L/pipelineJobs/ID or a job ID"
         )
+    parts = run.split("/")
+    if len(parts) == 6:
+        if location is not None and parts[3] != location:
+            raise ValueError(
+                f"--from-run {run!r} is in location {parts[3]!r}, not --location {location!r}; "
+                "re-run it from its own location (or give the job ID alone)"
+            )
+        if project is not None and parts[1] != project:
+            raise ValueError(
+                f"--from-run {run!r} is in project {parts[1]!r}, not --project {project!r}"
+            )
     return run
 
 
@@ -249,7 +274,7 @@ def run_submit(args: Any) -> int:
     labels = parse_labels(args.label)
     schedule = one_off_schedule(args.start_at) if args.start_at is not None else None
     if args.from_run is not None:
-        check_run_name(args.from_run)
+        check_run_name(args.from_run, args.project, args.location)
     cli_values = parse_param_assignments(args.param)
     file_values = load_params_file(args.params_file) if args.params_file is not None else {}
     from_registry = args.template.startswith("https://")
