@@ -168,6 +168,7 @@ def output_dir(path: str | Path, option: str, *, products: Iterable[str], overwr
         raise ValueError(f"{option} {text!r} holds a NUL character")
     target = Path(text)
     existing = target
+    _check_names(target, option, text)
     for folder in (target, *target.parents):
         if folder.exists():
             if not folder.is_dir():
@@ -183,6 +184,12 @@ def output_dir(path: str | Path, option: str, *, products: Iterable[str], overwr
             "--overwrite to replace them, or choose another directory"
         )
     return target
+
+
+def _check_names(target: Path, option: str, text: str) -> None:
+    """Refuses a path with a name longer than the usual file system allows (255 bytes)."""
+    if max((len(os.fsencode(part)) for part in target.parts), default=0) > 255:
+        raise ValueError(f"{option} {text[:80]!r}…: a name is longer than 255 bytes")
 
 
 def _check_creatable(target: Path, existing: Path, option: str, text: str) -> None:
