@@ -192,3 +192,24 @@ def test_from_run_without_credentials_is_one_line(compiled_template, capsys, mon
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "credentials" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ('["no-such-program-xyz", "--go"]', "is not on PATH"),
+        ('["/no/such/dir/train"]', "not an executable file"),
+        ('["python", "no/such/train.py"]', "not a file here"),
+        ('["python", "a\\u0000b"]', "NUL"),
+        ('{"program": "python"}', "expects list"),
+    ],
+)
+def test_run_local_refuses_a_training_command_it_cannot_run(
+    compiled_template, tmp_path, capsys, command, message
+):
+    out = tmp_path / "out"
+    argv = ["run-local", "--template", str(compiled_template), "--output-dir", str(out)]
+    assert main([*argv, "--param", f"training_command={command}"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not out.exists()
