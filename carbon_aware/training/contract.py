@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from carbon_aware.limits import MAX_DURATION_HOURS
+
 METRICS_FILE = "metrics.json"
 # Where each replica's energy and timing record goes, under the run's output directory.
 RECORDS_FOLDER = "carbon-aware/replicas"
@@ -44,9 +46,8 @@ _CREDENTIAL_ENV = re.compile(
     r"|CREDENTIALS?|PRIVATE_KEY)",
     re.IGNORECASE,
 )
-# Vertex AI's CustomJob scheduling.timeout is at most 14 days (7 days by default; Vertex AI
-# CustomJobSpec reference, Scheduling.timeout); training_timeout_hours maps to it.
-MAX_TRAINING_TIMEOUT_HOURS = 14 * 24
+# training_timeout_hours maps to the custom job's scheduling.timeout: at most Vertex AI's 14 days.
+MAX_TRAINING_TIMEOUT_HOURS = MAX_DURATION_HOURS
 DEFAULT_TRAINING_TIMEOUT_HOURS = 72
 
 
