@@ -9,6 +9,7 @@ model to ``$AIP_MODEL_DIR`` instead of a KFP output.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +34,19 @@ class TrainingProgram:
     command: list[str]
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
+def _text(value: Any, where: str) -> str:
+    """An input's value as KFP writes it on a command line: JSON for lists, dicts and booleans.
+
+    Raises:
+        ValueError: ``None``: there is no text for it (KFP would leave the argument out only
+            inside ``dsl.IfPresentPlaceholder``).
+    """
+    if value is None:
+        raise ValueError(f"{where} is None; give it a value in arguments")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | list | dict | tuple):
+        return json.dumps(value)
     return str(value)
 
 
@@ -58,6 +69,13 @@ def training_program(
             without a registry host and tag.
     """
     name = component.component_spec.name
+    if isinstance(component, GraphComponent) or getattr(
+        component.component_spec.implementation, "graph", None
+    ):
+        raise ValueError(
+            f"{name!r} is a pipeline, not a component: give the @dsl.container_component that "
+            "trains (the carbon-aware pipeline is built around it)"
+        )
     container = getattr(component.component_spec.implementation, "container", None)
     if container is None or any("kfp.dsl.executor_main" in str(p) for p in container.command or []):
         raise ValueError(
@@ -75,14 +93,13 @@ def training_program(
         )
 
     def value_of(input_name: str) -> str:
+        where = f"input {input_name!r} of component {name!r}"
         if input_name in given:
-            return _text(given[input_name])
+            return _text(given[input_name], where)
         spec = inputs[input_name]
         if spec.default is None:
-            raise ValueError(
-                f"input {input_name!r} of component {name!r} has no default; give it in arguments"
-            )
-        return _text(spec.default)
+            raise ValueError(f"{where} has no default; give it in arguments")
+        return _text(spec.default, where)
 
     def resolve(part: Any) -> str:
         if isinstance(part, str):
