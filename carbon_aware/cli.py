@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -108,10 +109,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``carbon-aware`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from carbon_aware.delivery.local_run import PipelineRunError
+    from carbon_aware.delivery.local_run import PipelineRunError, RunStopped
 
     try:
         code: int = args.func(args)
+    except RunStopped as stopped:
+        name = signal.Signals(stopped.signum).name
+        print(
+            f"carbon-aware: stopped by {name}; the steps and their programs were ended",
+            file=sys.stderr,
+        )
+        return 128 + stopped.signum
     except ValueError as err:
         print(f"carbon-aware: error: {err}", file=sys.stderr)
         return 2

@@ -204,6 +204,8 @@ def _validate(values: Mapping[str, Any]) -> None:
             "training job in",
         )
         validate_bucket_template(str(values.get("regional_bucket_template", "")))
+    elif values.get("regional_bucket_template"):
+        validate_bucket_template(str(values["regional_bucket_template"]))
 
 
 # Checks that refuse, before fetch-intensity makes a request, what would otherwise fail only in

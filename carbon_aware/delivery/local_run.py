@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +52,51 @@ class PipelineRunError(RuntimeError):
         where = f"step {step} failed: " if step is not None else ""
         log = f"\nits full log: {log_path}" if log_path is not None else ""
         super().__init__(f"{where}{cause}{log}")
+
+
+class RunStopped(KeyboardInterrupt):
+    """run-local got SIGINT or SIGTERM; its steps and their programs were ended."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# How long the steps get to end their programs (the runner's grace, and some) before SIGKILL.
+STOP_GRACE_S = 20.0
+
+
+def _end_children(signum: int) -> None:
+    """Sends ``signum`` to every process this one started (steps, their programs), then kills."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.send_signal(signum)
+    _, alive = psutil.wait_procs(children, timeout=STOP_GRACE_S)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """While the pipeline runs, SIGINT/SIGTERM end the steps and programs, then stop the run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        _end_children(signal.SIGTERM)
+        raise RunStopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass(frozen=True)
@@ -186,7 +235,7 @@ def run_local(
     previous = os.environ.get(TIMINGS_ENV)
     os.environ[TIMINGS_ENV] = str(timings.path)
     try:
-        with warnings.catch_warnings(), capture_step_logs(logs):
+        with warnings.catch_warnings(), capture_step_logs(logs), _stop_on_signals():
             # The subprocess runner warns that the steps' image is not a Python image: running
             # them in this environment (where the project is installed) is the point.
             warnings.filterwarnings(
