@@ -258,7 +258,7 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             intensity_csv=intensity_csv,
             planned_start_utc=planned_start_utc,
             planned_carbon_intensity=planned_carbon_intensity,
-            pipeline_job_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            pipeline_job_resource_name=dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER,
         ).set_display_name("report-footprint")
         small(report, "report-footprint")
         return PipelineOutputs(

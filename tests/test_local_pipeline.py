@@ -88,9 +88,11 @@ def test_local_run_writes_the_report_and_footprint(local_run):
     o = fp["orchestration"]
     assert o["status"] == "timed" and o["co2e_g"] > 0
     assert {s["step"] for s in o["steps"]} >= {"fetch-intensity", "choose-region", "evaluate"}
-    assert fp["total_co2e_g"] == pytest.approx(fp["co2e_g"] + o["co2e_g"])
-    assert fp["sci"]["value"] == pytest.approx(fp["total_co2e_g"] + fp["embodied_g"])
-    assert fp["schema_version"] == "1.2"
+    one_total = fp["co2e_g"] + o["co2e_g"] + fp["embodied_g"] + o["embodied_g"]
+    assert fp["total_co2e_g"] == pytest.approx(one_total)
+    assert fp["sci"]["value"] == pytest.approx(fp["total_co2e_g"])  # R = one training run
+    assert o["grid_tied_to"] == "baseline"  # locally the steps run on the baseline's grid
+    assert fp["schema_version"] == "1.3"
     md = local_run.report_md.read_text()
     assert "## What being carbon-aware cost" in md and "## Ranges" in md
     assert "europe-north1" in md

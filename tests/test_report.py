@@ -58,7 +58,9 @@ def test_markdown_states_decision_savings_sci_and_sources():
     assert "| accuracy | 0.9500 |" in md
     assert f"**{fmt(fp.sci.value)} gCO2e per training_run**" in md
     assert "value used for the decision" in md
-    assert "Cloud Carbon Footprint" in md and "1 - Google CFE" in md
+    assert "1 - Google CFE" not in md and "residual-mix-estimate" in md
+    assert "the customer's Scope 3" in md and "AIB European Residual Mixes 2023" in md
+    assert f"| **total** (= SCI x R) | **{fmt(fp.total_co2e_g)}** |" in md
     assert f"| CPU | {fmt(0.3, 6)} |" in md
 
 
@@ -180,6 +182,22 @@ def test_footprint_json_validates_against_its_schema(unit):
         check(broken, schema)
 
 
+def test_timed_orchestration_and_the_exports_market_view_validate_too():
+    from carbon_aware.footprint.orchestration import StepTimings
+
+    schema = json.loads(SCHEMA.read_text())
+    timings = StepTimings({"fetch-intensity": 20.0, "evaluate": 9.0}, "t", "europe-west4")
+    failed = StepTimings({}, "task details unreadable: PermissionDenied", "europe-west4", False)
+    for kwargs in (
+        {"step_timings": timings, "market_ratios": {"europe-north1": 0.1, "us-central1": 0.9}},
+        {"step_timings": failed},
+    ):
+        record = json.loads(compute_footprint(make_decision(), RUN_RECORD, **kwargs).to_json())
+        check(record, schema)
+    assert record["orchestration"]["status"] == "not-measured"
+    assert record["orchestration"]["co2e_g"] is None
+
+
 def test_constraints_and_left_out_regions_are_reported():
     from test_decision import make_snapshot
 
@@ -238,6 +256,13 @@ def test_report_shows_terms_ranges_and_what_being_carbon_aware_cost():
     assert "## Ranges" in md and "## What being carbon-aware cost" in md
     low, high = u["savings_pct_vs_baseline"]
     assert f"Saving range {low:.1f} to {high:.1f}%: it holds across the ranges" in md
-    assert "Not measured: no step timings" in md
+    assert "**Not measured**: no step timings" in md
+    assert "| operational, location-based: orchestration steps | not measured |" in md
+    assert (
+        fp.net_savings_g_vs_baseline is None
+        and "net saving after orchestration (gCO2e) | not measured" in md
+    )
     assert '<span id="saving-holds">holds</span>' in page
-    assert f'<b id="net-savings-g">{fmt(fp.net_savings_g_vs_baseline)}</b>' in page
+    assert '<b id="orchestration-g">not measured</b>' in page
+    assert f'<b id="total-co2e-g">{fmt(fp.total_co2e_g)}</b>' in page
+    assert "What a range means: every [low, high] holds whenever" in md

@@ -32,6 +32,8 @@ TIMINGS_FILE = "step_timings.json"
 REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint": "footprint.json"}
 # The run's own copy of the template it ran.
 TEMPLATE_FILE = "pipeline.yaml"
+# The copy kfp.local runs: Vertex-only placeholders emptied.
+LOCAL_TEMPLATE_FILE = "pipeline.local.yaml"
 # Folders a run writes into its output directory: a past run's are never written over.
 RUN_FOLDERS = ("logs", "pipeline_root")
 
@@ -204,12 +206,12 @@ def run_local(
     """
     from kfp import components, local
 
-    products = [*REPORT_FILES.values(), TEMPLATE_FILE, *RUN_FOLDERS]
+    products = [*REPORT_FILES.values(), TEMPLATE_FILE, LOCAL_TEMPLATE_FILE, *RUN_FOLDERS]
     inputs.output_dir(output_dir, "--output-dir", products=products, overwrite=overwrite)
     params = local_parameters(template_path, overrides)
     try:
         # KFP's own reading of the template, before anything is written.
-        pipeline = components.load_component_from_file(str(template_path))
+        components.load_component_from_text(_local_text(template_path))
     except Exception as err:  # KFP raises many types for a malformed spec
         first = (str(err).splitlines() or [type(err).__name__])[0][:200]
         raise ValueError(f"--template {str(template_path)!r} cannot be loaded: {first}") from None
@@ -229,6 +231,7 @@ def run_local(
         pipeline_root=str(out / "pipeline_root"),
         raise_on_error=True,
     )
+    pipeline = components.load_component_from_file(str(_without_vertex_placeholders(template_path)))
     timings = _StepTimings(out / "logs" / TIMINGS_FILE, observer)
     logs = StepLogs(out / "logs", timings, echo)
     # The steps are subprocesses of this one and inherit its environment.
@@ -290,6 +293,34 @@ def _unlink_past_outputs(out: Path, products: list[str]) -> None:
                 shutil.rmtree(path)
         except OSError as err:
             raise ValueError(f"--output-dir {str(out)!r}: cannot replace {name}: {err}") from None
+
+
+VERTEX_ONLY_PLACEHOLDERS = (
+    "{{$.pipeline_google_cloud_project_id}}",
+    "{{$.pipeline_google_cloud_location}}",
+    "{{$.pipeline_service_account}}",
+    "{{$.pipeline_job_resource_name}}",
+)
+"""Placeholders only Vertex AI resolves; kfp.local fails on them, so a local run has none."""
+
+
+def _without_vertex_placeholders(template_path: str | Path) -> Path:
+    """A copy of the template beside it in which the Vertex-only placeholders are empty.
+
+    A local run has no project, submission region, service account or job resource name: the
+    steps that take them (plan-start, defer-run) treat empty as "not on Vertex AI".
+    """
+    local = Path(template_path).with_name(LOCAL_TEMPLATE_FILE)
+    local.write_text(_local_text(template_path), encoding="utf-8")
+    return local
+
+
+def _local_text(template_path: str | Path) -> str:
+    """The template's text with the Vertex-only placeholders emptied."""
+    text = Path(template_path).read_text(encoding="utf-8")
+    for placeholder in VERTEX_ONLY_PLACEHOLDERS:
+        text = text.replace(placeholder, "")
+    return text
 
 
 def _step_failure(logs: StepLogs, err: RuntimeError) -> PipelineRunError:

@@ -87,7 +87,9 @@ def _overhead(f: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (
             "steps' cost",
-            f"{o['co2e_g']:.4f} gCO2e orchestration; net saving "
+            "orchestration not measured"
+            if o["co2e_g"] is None
+            else f"{o['co2e_g']:.4f} gCO2e orchestration; net saving "
             f"{f['net_savings_g_vs_baseline']:.4f} gCO2e",
         )
     ]

@@ -19,6 +19,7 @@ from carbon_aware.footprint import uncertainty as bounds
 from carbon_aware.footprint.data_movement import data_movement_term
 from carbon_aware.footprint.embodied import Embodied, embodied_from_run_record
 from carbon_aware.footprint.intensity_window import parse_utc, time_weighted
+from carbon_aware.footprint.market import SCOPE, MarketFactor, market_factor
 from carbon_aware.footprint.orchestration import (
     StepEnergy,
     StepTimings,
@@ -29,9 +30,9 @@ from carbon_aware.footprint.pue import PueFigure, resolve_pue
 from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.intensity.watttime import GCO2E_PER_KWH_PER_LBS_PER_MWH
 from carbon_aware.measurement.energy_terms import EnergyTerm, terms_of
-from carbon_aware.regions import ANNUAL_DATA_YEAR, get_region
+from carbon_aware.regions import get_region
 
-FOOTPRINT_SCHEMA_VERSION = "1.2"
+FOOTPRINT_SCHEMA_VERSION = "1.3"
 
 FUNCTIONAL_UNITS: tuple[str, ...] = ("training_run", "1k_training_examples", "1k_predictions")
 UNITS = {
@@ -50,10 +51,24 @@ INTENSITY_UNIT_FACTORS: dict[str, float] = {
     "lbs/MWh": GCO2E_PER_KWH_PER_LBS_PER_MWH,
 }
 MARKET_BASED_METHOD = (
-    "approximation: location-based gCO2e x (1 - Google CFE), with Google's "
-    f"{ANNUAL_DATA_YEAR} hourly-matched carbon-free-energy fraction per region (as Cloud "
-    "Carbon Footprint's GCP_USE_CARBON_FREE_ENERGY_PERCENTAGE option). Not a GHG "
-    "Protocol scope 2 market-based figure: no contractual instruments are read."
+    "per region, best first: the project's Carbon Footprint export (location-based gCO2e x "
+    "Google's Scope 2 market/location ratio for the region), else facility kWh x the country's "
+    "residual mix (an estimate), else not estimated. The grid's carbon-free share is not "
+    f"discounted again. For a cloud customer this is {SCOPE}"
+)
+TOTAL_DEFINITION = (
+    "total_co2e_g = operational (the run's facility energy incl. data movement x its intensity, "
+    "plus the orchestration steps' facility energy x their grid's intensity) + embodied (the "
+    "run's hardware share plus the orchestration machines' share) = sci.energy_kwh x "
+    "sci.intensity_gco2e_per_kwh + sci.embodied_g = sci.value x sci.functional_unit_count; "
+    "location-based; orchestration parts only when measured"
+)
+RANGE_MEANING = (
+    "every [low, high] holds whenever each input lies within its own range: energy terms within "
+    "their sourced min/max, each grid intensity within the 5th-95th percentile of its mean over "
+    "the run's length (see the intensity bases), PUE and embodied not varied; inputs are combined "
+    "at every corner, one energy scale for the run in every region, orchestration at the same "
+    "end of its grid's range as the region it ran in"
 )
 
 
@@ -116,6 +131,7 @@ class RegionEmissions:
     cfe_fraction: float | None
     market_based_co2e_g: float | None
     energy_kwh: float = 0.0
+    market_based_kind: str = "not-estimated"
 
 
 @dataclass(frozen=True)
@@ -134,12 +150,26 @@ class Sci:
     method: str = "Green Software Foundation SCI specification: SCI = ((E * I) + M) per R"
 
 
+def sci_of(
+    energy_kwh: float, operational_g: float, embodied_g: float, r_count: float
+) -> tuple[float, float, float, float]:
+    """(E, I, E x I, SCI) with I = operational / E, so the record reproduces from E, I, M, R.
+
+    ``I`` is the energy-weighted mean intensity of everything in E (the run and the
+    orchestration steps may run on different grids).
+    """
+    intensity = operational_g / energy_kwh if energy_kwh > 0 else 0.0
+    e_times_i = energy_kwh * intensity
+    return energy_kwh, intensity, e_times_i, (e_times_i + embodied_g) / r_count
+
+
 @dataclass(frozen=True)
 class Orchestration:
     """The pipeline's other steps: their energy and emissions (location-based, and market).
 
     All of them are counted, an upper bound on what being carbon-aware added (a pipeline
-    that is not carbon-aware still trains and evaluates, but fetches no intensity).
+    that is not carbon-aware still trains and evaluates, but fetches no intensity). When the
+    step timings could not be read every figure is None ("not measured"), never 0.
     """
 
     status: str  # "timed" or "not-measured"
@@ -148,18 +178,26 @@ class Orchestration:
     region_basis: str
     pue: float
     intensity_gco2e_per_kwh: float
-    energy_kwh: float
-    low_kwh: float
-    high_kwh: float
-    co2e_g: float
-    low_co2e_g: float
-    high_co2e_g: float
+    grid_tied_to: str
+    energy_kwh: float | None
+    low_kwh: float | None
+    high_kwh: float | None
+    co2e_g: float | None
+    low_co2e_g: float | None
+    high_co2e_g: float | None
+    embodied_g: float | None
     market_based_co2e_g: float | None
     steps: list[StepEnergy]
     method: str = (
-        "each step's run time x the shape it requests (vCPUs x Cloud Carbon Footprint per-vCPU "
-        "watts at 50 %, range 0-100 %; memory x W/GB), x PUE x the region's intensity"
+        "each step's run time x the machine Vertex gives it (vCPUs x Cloud Carbon Footprint "
+        "per-vCPU watts at 50 %, range 0-100 %; memory x W/GB), x PUE x its grid's intensity; "
+        "plus that machine's embodied share over the run time"
     )
+
+    @property
+    def measured(self) -> bool:
+        """Whether the steps were timed (their figures are numbers)."""
+        return self.status == "timed"
 
 
 @dataclass(frozen=True)
@@ -192,7 +230,8 @@ class Footprint:
     sci: Sci
     orchestration: Orchestration
     total_co2e_g: float
-    net_savings_g_vs_baseline: float
+    total_definition: str
+    net_savings_g_vs_baseline: float | None
     uncertainty: dict[str, Any]
     fallback_regions: list[str]
     run: dict[str, Any]
@@ -280,11 +319,11 @@ def _region_emissions(
     pue: PueFigure,
     series: Sequence[IntensityReading] | None,
     window: tuple[datetime, datetime] | None,
+    market: MarketFactor,
 ) -> tuple[RegionEmissions, tuple[float, float, int] | None]:
     weighted = time_weighted(series, *window) if series and window else None
     intensity = weighted[0] if weighted else decision_value
     co2e = emissions_g(energy_kwh, pue.value, intensity)
-    cfe = get_region(region).google_cfe_fraction
     return RegionEmissions(
         region=region,
         pue=pue.value,
@@ -292,10 +331,18 @@ def _region_emissions(
         intensity_gco2e_per_kwh=intensity,
         intensity_method="time-weighted" if weighted else "decision",
         co2e_g=co2e,
-        cfe_fraction=cfe,
-        market_based_co2e_g=None if cfe is None else co2e * (1.0 - cfe),
+        cfe_fraction=get_region(region).google_cfe_fraction,
+        market_based_co2e_g=market.co2e_g(energy_kwh * pue.value, co2e),
         energy_kwh=energy_kwh,
+        market_based_kind=market.kind,
     ), weighted
+
+
+def _zone(region: str) -> str:
+    try:
+        return get_region(region).electricity_maps_zone
+    except ValueError:
+        return ""
 
 
 _saving_pct = bounds.saving_pct
@@ -317,8 +364,8 @@ def _region_bounds(
             series,
             window,
             emissions.intensity_method == "time-weighted",
+            _zone(emissions.region),
         ),
-        cfe_fraction=emissions.cfe_fraction,
     )
 
 
@@ -328,14 +375,23 @@ def _orchestration(
     decided: Mapping[str, float],
     decision: RegionDecision,
     pue: float,
-) -> Orchestration:
+    market: Mapping[str, MarketFactor],
+    window: tuple[datetime, datetime] | None,
+) -> tuple[Orchestration, bounds.OverheadBounds | None]:
     """The pipeline's other steps, in the region they ran in (the pipeline's own on Vertex)."""
-    steps = orchestration_steps(timings, training_duration_s) if timings else []
+    measured = timings is not None and timings.measured
+    steps = orchestration_steps(timings, training_duration_s) if timings and measured else []
     region = timings.region if timings and timings.region else decision.baseline_region
+    local = not (timings and timings.region)
     basis = (
-        "the pipeline job's region"
-        if timings and timings.region
-        else "not a Vertex run: the baseline region's intensity stands in for this machine's grid"
+        "not a Vertex run: the steps ran on this machine; the baseline region's grid stands in"
+        if local
+        else "the pipeline job's region"
+    )
+    tied = (
+        "baseline"
+        if local or region == decision.baseline_region
+        else ("chosen" if region == decision.region else "")
     )
     try:
         catalogued = get_region(region)
@@ -346,57 +402,102 @@ def _orchestration(
         annual = catalogued.annual_gco2e_per_kwh if catalogued else None
         intensity = annual if annual is not None else decision.baseline_gco2e_per_kwh
     figure = resolve_pue(region, pue) if catalogued else resolve_pue(decision.baseline_region, pue)
+    if timings is None:
+        source = "no step timings (neither run-local nor a Vertex AI pipeline job)"
+    else:
+        source = timings.source
+    if not measured:
+        return Orchestration(
+            "not-measured", source, region, basis, figure.value, intensity, tied,
+            None, None, None, None, None, None, None, None, [],
+        ), None  # fmt: skip
     kwh = sum(step.energy_kwh for step in steps)
-    low = sum(step.low_kwh for step in steps)
-    high = sum(step.high_kwh for step in steps)
-    band = bounds.HOURLY_VS_ANNUAL_BAND
-    cfe = catalogued.google_cfe_fraction if catalogued else None
+    energy = bounds.Range(
+        sum(step.low_kwh for step in steps),
+        sum(step.high_kwh for step in steps),
+        "each step's machine at 0-100 % load",
+    )
+    zone = catalogued.electricity_maps_zone if catalogued else _zone(decision.baseline_region)
+    band = bounds.intensity_range(intensity, None, window, False, zone)
     co2e = emissions_g(kwh, figure.value, intensity)
+    embodied_g = sum(step.embodied_g for step in steps)
+    factor = market.get(region) or market_factor(
+        region, catalogued.country_iso2 if catalogued else "", {}
+    )
+    overhead = bounds.OverheadBounds(energy, figure.value, band, tied, embodied_g)
     return Orchestration(
-        status="timed" if steps else "not-measured",
-        source=timings.source if timings else "no step timings (neither run-local nor Vertex AI)",
+        status="timed",
+        source=source,
         region=region,
         region_basis=basis,
         pue=figure.value,
         intensity_gco2e_per_kwh=intensity,
+        grid_tied_to=tied,
         energy_kwh=kwh,
-        low_kwh=low,
-        high_kwh=high,
+        low_kwh=energy.low,
+        high_kwh=energy.high,
         co2e_g=co2e,
-        low_co2e_g=low * figure.value * intensity * band[0],
-        high_co2e_g=high * figure.value * intensity * band[1],
-        market_based_co2e_g=None if cfe is None else co2e * (1.0 - cfe),
+        low_co2e_g=energy.low * figure.value * band.low,
+        high_co2e_g=energy.high * figure.value * band.high,
+        embodied_g=embodied_g,
+        market_based_co2e_g=factor.co2e_g(kwh * figure.value, co2e),
         steps=steps,
-    )
+    ), overhead
 
 
 def _pair(found: bounds.Range) -> list[float]:
     return [found.low, found.high]
 
 
+def _market_range(
+    chosen: bounds.RegionBounds,
+    base: bounds.RegionBounds,
+    factors: tuple[MarketFactor, MarketFactor],
+) -> dict[str, Any] | None:
+    """``[low, high]`` of the market-based figures, when both regions have one."""
+    if any(f.kind == "not-estimated" for f in factors):
+        return None
+    pairs = []
+    for scale in (0, 1):
+        for jc, jb in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            values = []
+            for region, factor, j in ((chosen, factors[0], jc), (base, factors[1], jb)):
+                kwh = (region.energy.low, region.energy.high)[scale]
+                location = kwh * region.pue * (region.intensity_range.low,
+                                               region.intensity_range.high)[j]  # fmt: skip
+                values.append(factor.co2e_g(kwh * region.pue, location) or 0.0)
+            pairs.append((values[0], values[1]))
+    pct = [bounds.saving_pct(c, b) for c, b in pairs]
+    return {
+        "co2e_g": [min(c for c, _ in pairs), max(c for c, _ in pairs)],
+        "savings_pct_vs_baseline": [min(pct), max(pct)],
+        "saving_holds": min(pct) > 0,
+    }
+
+
 def _uncertainty(
     chosen: bounds.RegionBounds,
     base: bounds.RegionBounds,
     energy: EnergyBreakdown,
-    overhead: Orchestration,
+    overhead: bounds.OverheadBounds | None,
     embodied_g: float,
     r_count: float,
+    factors: tuple[MarketFactor, MarketFactor],
 ) -> dict[str, Any]:
     """``[low, high]`` of the headline figures; location-based and market-based apart."""
-    orchestration = bounds.Range(overhead.low_co2e_g, overhead.high_co2e_g, "orchestration")
     co2e = bounds.co2e_range(chosen)
-    location = bounds.saving_ranges(chosen, base, orchestration)
-    market: dict[str, Any] | None = None
-    if chosen.cfe_fraction is not None and base.cfe_fraction is not None:
-        mb = bounds.saving_ranges(chosen, base, orchestration, market=True)
-        market = {
-            "co2e_g": [co2e.low * (1 - chosen.cfe_fraction), co2e.high * (1 - chosen.cfe_fraction)],
-            "savings_pct_vs_baseline": _pair(mb["savings_pct_vs_baseline"]),
-            "saving_holds": mb["savings_pct_vs_baseline"].low > 0,
-        }
-    total = [co2e.low + orchestration.low, co2e.high + orchestration.high]
+    ranges = bounds.saving_ranges(chosen, base, overhead)
+    if overhead is not None:
+        operational = ranges["total_operational_g"]
+        embodied_total = embodied_g + overhead.embodied_g
+    else:
+        operational, embodied_total = co2e, embodied_g
+    total = [operational.low + embodied_total, operational.high + embodied_total]
+    net = ranges.get("net_savings_g_vs_baseline")
+    orchestration = ranges.get("orchestration_co2e_g")
     return {
         "basis": "location-based unless under market_based",
+        "meaning": RANGE_MEANING,
         "energy_kwh": [energy.low_kwh, energy.high_kwh],
         "terms": {name: [t.low_kwh, t.high_kwh] for name, t in energy.terms.items()},
         "intensity_gco2e_per_kwh": _pair(chosen.intensity_range),
@@ -405,18 +506,19 @@ def _uncertainty(
         "baseline_intensity_basis": base.intensity_range.basis,
         "co2e_g": _pair(co2e),
         "baseline_co2e_g": _pair(bounds.co2e_range(base)),
-        "savings_pct_vs_baseline": _pair(location["savings_pct_vs_baseline"]),
-        "savings_g_vs_baseline": _pair(location["savings_g_vs_baseline"]),
-        "saving_holds": location["savings_pct_vs_baseline"].low > 0,
-        "orchestration_co2e_g": [orchestration.low, orchestration.high],
+        "savings_pct_vs_baseline": _pair(ranges["savings_pct_vs_baseline"]),
+        "savings_g_vs_baseline": _pair(ranges["savings_g_vs_baseline"]),
+        "saving_holds": ranges["savings_pct_vs_baseline"].low > 0,
+        "orchestration_co2e_g": None if orchestration is None else _pair(orchestration),
         "total_co2e_g": total,
-        "net_savings_g_vs_baseline": _pair(location["net_savings_g_vs_baseline"]),
-        "net_saving_holds": location["net_savings_g_vs_baseline"].low > 0,
-        "sci": [(total[0] + embodied_g) / r_count, (total[1] + embodied_g) / r_count],
-        "market_based": market,
+        "net_savings_g_vs_baseline": None if net is None else _pair(net),
+        "net_saving_holds": None if net is None else net.low > 0,
+        "sci": [total[0] / r_count, total[1] / r_count],
+        "market_based": _market_range(chosen, base, factors),
         "method": (
-            "worst case: every energy term at the low (high) end of its documented range with "
-            "the intensity at the low (high) end of its range; PUE and embodied not varied"
+            "every corner of the inputs' ranges (energy scale, each region's intensity, "
+            "orchestration energy and, unless tied to the chosen or baseline grid, its "
+            "intensity); PUE and embodied not varied"
         ),
     }
 
@@ -433,6 +535,8 @@ def compute_footprint(
     planned_start_utc: str = "",
     planned_gco2e_per_kwh: float = 0.0,
     step_timings: StepTimings | None = None,
+    market_ratios: Mapping[str, float] | None = None,
+    market_export_label: str = "",
 ) -> Footprint:
     """Computes the run's emissions, what the same energy would have emitted elsewhere, and SCI.
 
@@ -449,6 +553,9 @@ def compute_footprint(
         planned_start_utc: The start ``submit --start-within`` planned (empty: no plan).
         planned_gco2e_per_kwh: The plan's expected intensity.
         step_timings: The pipeline's step run times (orchestration); None: not measured.
+        market_ratios: Region -> Google's Scope 2 market/location ratio from the project's
+            Carbon Footprint export (:func:`carbon_aware.footprint.market.export_ratios`).
+        market_export_label: Which export and months the ratios come from.
 
     Returns:
         The footprint record.
@@ -464,6 +571,11 @@ def compute_footprint(
     decided = {item.region: item.gco2e_per_kwh for item in decision.ranking}
     decided[decision.baseline_region] = decision.baseline_gco2e_per_kwh
     series = intensity_series or {}
+    ratios = market_ratios or {}
+    factors = {
+        name: market_factor(name, get_region(name).country_iso2, ratios, market_export_label)
+        for name in decided
+    }
     regions: dict[str, RegionEmissions] = {}
     weights: dict[str, tuple[float, float, int] | None] = {}
     region_energy: dict[str, EnergyBreakdown] = {}
@@ -478,6 +590,7 @@ def compute_footprint(
             resolve_pue(name, pue),
             series.get(name),
             window,
+            factors[name],
         )
     chosen, base = regions[decision.region], regions[decision.baseline_region]
     weighted = weights[decision.region]
@@ -491,22 +604,38 @@ def compute_footprint(
         source = f"{decision.source} ({decision.kind}, value used for the decision)"
     embodied = embodied_from_run_record(run_record, lifetime_years)
     facility_kwh = energy.total_kwh * chosen.pue
-    overhead = _orchestration(
-        step_timings, float(run_record.get("duration_s", 0.0) or 0.0), decided, decision, pue
+    overhead, overhead_bounds = _orchestration(
+        step_timings,
+        float(run_record.get("duration_s", 0.0) or 0.0),
+        decided,
+        decision,
+        pue,
+        factors,
+        window,
+    )
+    operational_g = chosen.co2e_g + (overhead.co2e_g or 0.0)
+    embodied_total_g = embodied.embodied_g + (overhead.embodied_g or 0.0)
+    sci_e, sci_i, e_times_i, sci_value = sci_of(
+        facility_kwh + (overhead.energy_kwh or 0.0) * overhead.pue,
+        operational_g,
+        embodied_total_g,
+        r_count,
     )
     sci = Sci(
-        value=(chosen.co2e_g + overhead.co2e_g + embodied.embodied_g) / r_count,
+        value=sci_value,
         unit=f"gCO2e per {functional_unit}",
         functional_unit=functional_unit,
         functional_unit_count=r_count,
         functional_unit_basis=r_basis,
-        operational_g=chosen.co2e_g + overhead.co2e_g,
-        embodied_g=embodied.embodied_g,
-        energy_kwh=facility_kwh + overhead.energy_kwh * overhead.pue,
-        intensity_gco2e_per_kwh=chosen.intensity_gco2e_per_kwh,
+        operational_g=e_times_i,
+        embodied_g=embodied_total_g,
+        energy_kwh=sci_e,
+        intensity_gco2e_per_kwh=sci_i,
         method=(
-            "Green Software Foundation SCI specification: SCI = ((E * I) + M) per R; E * I "
-            "includes the pipeline's orchestration steps"
+            "Green Software Foundation SCI specification: SCI = ((E * I) + M) per R; E: the "
+            "run's and the measured orchestration steps' facility energy, I: their "
+            "energy-weighted intensity, M: the run's and the orchestration machines' embodied "
+            "share; (E * I + M) is total_co2e_g"
         ),
     )
     bounded = {
@@ -516,15 +645,23 @@ def compute_footprint(
     market: dict[str, Any] = {
         "co2e_g": chosen.market_based_co2e_g,
         "baseline_co2e_g": base.market_based_co2e_g,
-        "cfe_fraction": chosen.cfe_fraction,
-        "baseline_cfe_fraction": base.cfe_fraction,
+        "kind": factors[decision.region].kind,
+        "baseline_kind": factors[decision.baseline_region].kind,
+        "source": factors[decision.region].source,
+        "baseline_source": factors[decision.baseline_region].source,
         "savings_pct_vs_baseline": (
             _saving_pct(chosen.market_based_co2e_g, base.market_based_co2e_g)
             if chosen.market_based_co2e_g is not None and base.market_based_co2e_g is not None
             else None
         ),
+        "scope": SCOPE,
         "method": MARKET_BASED_METHOD,
     }
+    net_savings = (
+        base.co2e_g - chosen.co2e_g - (overhead.co2e_g or 0.0) - (overhead.embodied_g or 0.0)
+        if overhead.measured
+        else None
+    )
     run_keys = (
         "start_utc",
         "end_utc",
@@ -573,15 +710,17 @@ def compute_footprint(
         embodied_g=embodied.embodied_g,
         sci=sci,
         orchestration=overhead,
-        total_co2e_g=chosen.co2e_g + overhead.co2e_g,
-        net_savings_g_vs_baseline=base.co2e_g - chosen.co2e_g - overhead.co2e_g,
+        total_co2e_g=e_times_i + embodied_total_g,
+        total_definition=TOTAL_DEFINITION,
+        net_savings_g_vs_baseline=net_savings,
         uncertainty=_uncertainty(
             bounded[decision.region],
             bounded[decision.baseline_region],
             energy,
-            overhead,
+            overhead_bounds,
             embodied.embodied_g,
             r_count,
+            (factors[decision.region], factors[decision.baseline_region]),
         ),
         fallback_regions=list(decision.fallback_regions),
         run={key: run_record[key] for key in run_keys if key in run_record},

@@ -1,16 +1,22 @@
-"""What the pipeline's own steps cost: each step's run time x the machine it asks for.
+"""What the pipeline's own steps cost: each step's run time x the machine Vertex gives it.
 
 Every step but the training program runs on a Vertex-managed machine too (locally: on this
-one), so being carbon-aware has a footprint of its own. The light steps request a small shape
-(:data:`STEP_RESOURCES`, applied by the pipeline with ``set_cpu_limit``/``set_memory_limit``);
-a step without a request runs on Vertex AI Pipelines' default e2-standard-4 (4 vCPU, 16 GB,
-cloud.google.com/vertex-ai/docs/pipelines/machine-types). Energy per step: the shape's vCPUs x
-Cloud Carbon Footprint's per-vCPU watts at an assumed 50 % (bounded by 0-100 %) plus its memory
-x the cited W/GB, over the step's measured run time.
+one), so being carbon-aware has a footprint of its own. Vertex AI Pipelines runs a step "as a
+Vertex AI CustomJob using an e2-standard-4 machine, with 4 core CPUs and 16GB memory" by
+default and, for a step with CPU and memory limits, "automatically selects the closest match
+from the supported machine types" (cloud.google.com/vertex-ai/docs/pipelines/machine-types).
+It does not publish the matching rule, so each light step's request (:data:`STEP_RESOURCES`,
+1 vCPU / 2-4 GB, applied with ``set_cpu_limit``/``set_memory_limit``) is modelled on the
+smallest supported E2 machine that meets it (fewest vCPUs, then least memory, from
+:data:`VERTEX_E2_MACHINES`): e2-highmem-2 (2 vCPU, 16 GB); the range's high end is the default
+e2-standard-4, which the closest match may also be. Energy: the whole machine's vCPUs x Cloud
+Carbon Footprint's per-vCPU watts at an assumed 50 % (bounded by 0-100 %) plus its memory x the
+cited W/GB, over the step's measured run time; embodied: the machine's share over that time.
 
 Run times come from where the run happened: locally, run-local times every step and writes
 them to the file named by :data:`TIMINGS_ENV` (the report step adds its own, from its process
-start); on Vertex AI, from the pipeline job's task details.
+start); on Vertex AI, from the pipeline job's task details, looked up by the job's resource
+name (``{{$.pipeline_job_resource_name}}``). A failed lookup is "not measured", never 0.
 """
 
 from __future__ import annotations
@@ -24,15 +30,29 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from carbon_aware.footprint.embodied import embodied_emissions
 from carbon_aware.measurement import energy_terms
 
 TIMINGS_ENV = "CARBON_AWARE_STEP_TIMINGS"
-METADATA_HOST = "metadata.google.internal"
 REPORT_STEP = "report-footprint"
 # Steps whose energy is the training run itself (measured per replica), not orchestration.
 TRAINING_STEPS = ("train",)
-DEFAULT_STEP_SHAPE = (4.0, 16.0)
-DEFAULT_STEP_SOURCE = "Vertex AI Pipelines' default e2-standard-4 (4 vCPU, 16 GB)"
+DEFAULT_STEP_MACHINE = "e2-standard-4"
+MACHINE_TYPES_DOC = "cloud.google.com/vertex-ai/docs/pipelines/machine-types"
+# E2 machine types Vertex AI custom training supports, (vCPUs, GB)
+# (cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types).
+VERTEX_E2_MACHINES: dict[str, tuple[int, float]] = {
+    "e2-standard-4": (4, 16.0),
+    "e2-standard-8": (8, 32.0),
+    "e2-standard-16": (16, 64.0),
+    "e2-standard-32": (32, 128.0),
+    "e2-highmem-2": (2, 16.0),
+    "e2-highmem-4": (4, 32.0),
+    "e2-highmem-8": (8, 64.0),
+    "e2-highmem-16": (16, 128.0),
+    "e2-highcpu-16": (16, 16.0),
+    "e2-highcpu-32": (32, 32.0),
+}
 _JOB_NAME = re.compile(r"^projects/[^/\s]+/locations/([a-z0-9-]+)/pipelineJobs/[^/\s]+$")
 
 
@@ -68,49 +88,87 @@ STEP_RESOURCES: dict[str, StepResources] = {
 
 @dataclass(frozen=True)
 class StepEnergy:
-    """One step's run time, its machine shape and the energy that takes."""
+    """One step's run time, the machine it ran on, the energy that takes and its embodied share."""
 
     step: str
     duration_s: float
+    machine_type: str
     vcpus: float
     memory_gb: float
     shape_source: str
     energy_kwh: float
     low_kwh: float
     high_kwh: float
+    embodied_g: float
+
+
+def step_machine(requested: StepResources | None) -> str:
+    """The machine Vertex is modelled to give a step (see the module docstring)."""
+    if requested is None:
+        return DEFAULT_STEP_MACHINE
+    fitting = [
+        (vcpus, memory_gb, name)
+        for name, (vcpus, memory_gb) in VERTEX_E2_MACHINES.items()
+        if vcpus >= requested.cpu and memory_gb >= requested.memory_gb
+    ]
+    if not fitting:
+        raise ValueError(
+            f"no supported E2 machine has {requested.cpu_limit} vCPU and {requested.memory_limit}"
+        )
+    return min(fitting)[2]
+
+
+def _machine_kwh(machine_type: str, hours: float) -> tuple[float, float, float]:
+    vcpus, memory_gb = VERTEX_E2_MACHINES[machine_type]
+    cpu = energy_terms.cpu_estimated(vcpus, hours)
+    ram = energy_terms.ram_modelled(memory_gb, hours)
+    return cpu.kwh + ram.kwh, cpu.low_kwh + ram.low_kwh, cpu.high_kwh + ram.high_kwh
 
 
 def step_energy(step: str, duration_s: float) -> StepEnergy:
-    """The energy of ``step`` running ``duration_s`` on the shape it requests."""
+    """The energy and embodied share of ``step`` running ``duration_s`` on its machine."""
     requested = STEP_RESOURCES.get(step)
-    vcpus, memory_gb = (requested.cpu, requested.memory_gb) if requested else DEFAULT_STEP_SHAPE
-    shape_source = (
-        f"requested {requested.cpu_limit} vCPU / {requested.memory_limit}"
-        if requested
-        else DEFAULT_STEP_SOURCE
-    )
-    hours = max(0.0, duration_s) / 3600.0
-    cpu = energy_terms.cpu_estimated(1, hours)
-    ram = energy_terms.ram_modelled(memory_gb, hours)
+    machine = step_machine(requested)
+    vcpus, memory_gb = VERTEX_E2_MACHINES[machine]
+    seconds = max(0.0, duration_s)
+    hours = seconds / 3600.0
+    kwh, low, high = _machine_kwh(machine, hours)
+    high = max(high, _machine_kwh(DEFAULT_STEP_MACHINE, hours)[2])
+    if requested:
+        shape_source = (
+            f"requests {requested.cpu_limit} vCPU / {requested.memory_limit}: smallest supported "
+            f"E2 machine meeting it, {machine}; high end on {DEFAULT_STEP_MACHINE} "
+            f"({MACHINE_TYPES_DOC})"
+        )
+    else:
+        shape_source = f"no request: Vertex AI Pipelines' default {machine} ({MACHINE_TYPES_DOC})"
+    # Embodied share via embodied.py's API (the hardware catalogue's machine function replaces it).
+    embodied = embodied_emissions(machine, "", 0, seconds)
     return StepEnergy(
         step=step,
-        duration_s=round(max(0.0, duration_s), 3),
-        vcpus=vcpus,
+        duration_s=round(seconds, 3),
+        machine_type=machine,
+        vcpus=float(vcpus),
         memory_gb=memory_gb,
         shape_source=shape_source,
-        energy_kwh=vcpus * cpu.kwh + ram.kwh,
-        low_kwh=vcpus * cpu.low_kwh + ram.low_kwh,
-        high_kwh=vcpus * cpu.high_kwh + ram.high_kwh,
+        energy_kwh=kwh,
+        low_kwh=low,
+        high_kwh=high,
+        embodied_g=embodied.embodied_g,
     )
 
 
 @dataclass(frozen=True)
 class StepTimings:
-    """Each step's run time in seconds, where they came from, and the region it ran in."""
+    """Each step's run time in seconds, where they came from, and the region it ran in.
+
+    ``measured`` is False when the lookup failed: ``source`` then says why.
+    """
 
     seconds: dict[str, float]
     source: str
     region: str | None = None
+    measured: bool = True
 
 
 def orchestration_steps(timings: StepTimings, training_duration_s: float) -> list[StepEnergy]:
@@ -187,16 +245,24 @@ def timings_from_task_details(
     )
 
 
-def vertex_timings(job_name: str) -> StepTimings:
-    """Reads the running pipeline job's task details from the Vertex AI API."""
-    from google.cloud import aiplatform_v1
+def vertex_timings(job_name: str, client: Any = None) -> StepTimings:
+    """Reads the running pipeline job's task details from Vertex AI's PipelineService.
 
+    Args:
+        job_name: ``projects/P/locations/L/pipelineJobs/ID``.
+        client: A ``PipelineServiceClient`` (default: one for L's regional endpoint).
+    """
     region = region_of_job(job_name)
     if region is None:
-        raise ValueError(f"pipeline job name {job_name!r} is not projects/*/locations/*/...")
-    client = aiplatform_v1.PipelineServiceClient(
-        client_options={"api_endpoint": f"{region}-aiplatform.googleapis.com"}
-    )
+        raise ValueError(
+            f"pipeline job resource name {job_name!r} is not projects/*/locations/*/pipelineJobs/*"
+        )
+    if client is None:
+        from google.cloud import aiplatform_v1
+
+        client = aiplatform_v1.PipelineServiceClient(
+            client_options={"api_endpoint": f"{region}-aiplatform.googleapis.com"}
+        )
     job = client.get_pipeline_job(name=job_name)
     details = [
         {
@@ -210,53 +276,32 @@ def vertex_timings(job_name: str) -> StepTimings:
     return timings_from_task_details(details, time.time(), job_name)
 
 
-def _metadata(path: str) -> str | None:
-    """A value from the Compute Engine metadata server (there on Vertex-managed machines)."""
-    import urllib.request
-
-    request = urllib.request.Request(
-        f"http://{METADATA_HOST}/computeMetadata/v1/{path}", headers={"Metadata-Flavor": "Google"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 (fixed host)
-            return str(response.read().decode("utf-8"))
-    except OSError:
-        return None
-
-
-def job_resource_name(job_id: str, project: str) -> str | None:
-    """``projects/P/locations/L/pipelineJobs/ID`` of the running job, L from this VM's zone."""
-    if not job_id or "{{" in job_id:
-        return None
-    zone = _metadata("instance/zone")  # projects/123/zones/europe-west4-a
-    project = project or (_metadata("project/project-id") or "")
-    if not zone or not project:
-        return None
-    region = zone.rsplit("/", 1)[-1].rsplit("-", 1)[0]
-    return f"projects/{project}/locations/{region}/pipelineJobs/{job_id}"
-
-
 def step_timings(
-    job_id: str, project: str = "", env: Mapping[str, str] | None = None
+    job_resource_name: str, env: Mapping[str, str] | None = None, client: Any = None
 ) -> StepTimings | None:
-    """The run's step timings, from run-local or from Vertex AI; None where neither has them.
+    """The run's step timings, from run-local or from Vertex AI; None where neither applies.
 
     Args:
-        job_id: The pipeline job's name (``PIPELINE_JOB_NAME_PLACEHOLDER``).
-        project: Its project (empty: the metadata server's).
+        job_resource_name: The pipeline job's resource name, as GCPC passes it
+            (``{{$.pipeline_job_resource_name}}``); an unresolved placeholder or empty: not a
+            Vertex run.
         env: The environment (default: this process's).
+        client: The PipelineService client for the lookup (default: the regional one).
+
+    Returns:
+        The timings; on a failed lookup, timings with ``measured=False`` and the reason.
     """
     found = local_timings(os.environ if env is None else env, process_start_s())
     if found is not None:
         return found
-    name = job_resource_name(job_id, project)
-    if name is None:
+    name = job_resource_name.strip()
+    if not name or "{{" in name:
         return None
     try:
-        return vertex_timings(name)
-    except Exception as err:  # the API's errors (permission, quota): report, do not fail
+        return vertex_timings(name, client)
+    except Exception as err:  # the API's errors (permission, quota, bad name): report, do not fail
         reason = f"task details of {name} unreadable: {type(err).__name__}: {err}"
-        return StepTimings({}, reason, region_of_job(name))
+        return StepTimings({}, reason, region_of_job(name), measured=False)
 
 
 def steps_to_dicts(steps: list[StepEnergy]) -> list[dict[str, Any]]:

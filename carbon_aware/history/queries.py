@@ -35,6 +35,10 @@ _SCOPES = """SUM(carbon_footprint_kgCO2e.scope1) AS scope1_kgco2e,
   SUM(carbon_footprint_kgCO2e.scope3) AS scope3_kgco2e"""
 
 
+_SCOPE2 = """SUM(carbon_footprint_kgCO2e.scope2.location_based) AS scope2_location_based_kgco2e,
+  SUM(carbon_footprint_kgCO2e.scope2.market_based) AS scope2_market_based_kgco2e"""
+
+
 def _grouped(key_expr: str, key: str, order: str, totals: str = _TOTALS) -> str:
     return (
         f"SELECT\n  {key_expr} AS {key},\n  {totals}\nFROM `{{table}}`\n{_FILTER}\n"
@@ -65,6 +69,13 @@ QUERIES: dict[str, str] = {
         "1",
         totals=_SCOPES + ",\n  " + _TOTALS,
     ),
+    # Google's market/location ratio of Scope 2 per region: the footprint's market-based view.
+    "scope2_by_region": _grouped(
+        "COALESCE(location.region, location.location, '(no region)')",
+        "region",
+        "1",
+        totals=_SCOPE2,
+    ),
 }
 TITLES = {
     "by_month": "Totals by month",
@@ -72,6 +83,7 @@ TITLES = {
     "by_region": "Totals by region",
     "by_project": "Totals by project",
     "by_scope": "Scopes 1, 2 and 3 by month",
+    "scope2_by_region": "Scope 2 by region (market-based view)",
 }
 
 

@@ -6,7 +6,17 @@ issued at ``t`` with readings before ``t`` only) and the planned run's *actual* 
 compared with running at once in the baseline region:
 
 * ``savings_pct = 100 * (1 - sum(planned actual means) / sum(run-now means))``.
-* ``per_region[r]``: the same figure for temporal-only shifting inside ``r``.
+* ``per_region[r]``: the same figure for temporal-only shifting inside ``r``;
+  ``per_region_oracle[r]`` what perfect knowledge would have saved there, ``per_region_kept_pct[r]``
+  the share of that the forecast kept, ``per_region_losing_starts_pct[r]`` the share of jobs
+  whose planned run was dirtier than starting at once.
+
+The wait rule is the plan's: waiting must gain at least ``min_gain_pct`` (expected, by the
+forecast) over starting at once in the region best now, else the job starts now. Its default for
+the forecasts is :data:`.skill.MIN_GAIN_ERROR_SHARE` times the forecast's saving error over the
+last :data:`.skill.ERROR_DAYS` days of jobs that had ended by the arrival (what ``plan`` computes
+from the history it is given), starting now while fewer than :data:`.skill.MIN_ERROR_ARRIVALS`
+have ended; none for the oracle.
 
 :func:`backtest_arrays` is vectorised with numpy (window means by cumulative sums, best start by
 an argmin over ``sliding_window_view``); :func:`backtest_loop` is a plain-Python reference over
@@ -37,11 +47,19 @@ from carbon_aware.planning.forecast import (
 from carbon_aware.planning.planner import (
     FORECASTS,
     JobShape,
+    day_step_of,
     tie_order,
     window_mean_loop,
     window_means,
 )
 from carbon_aware.planning.ridge import RIDGE_HISTORY_DAYS, ridge_backtest
+from carbon_aware.planning.skill import (
+    ERROR_DAYS,
+    MIN_ERROR_ARRIVALS,
+    MIN_GAIN_ERROR_SHARE,
+    expected_and_realised,
+    trailing_error,
+)
 from carbon_aware.timeseries import step_hours
 
 
@@ -59,6 +77,8 @@ class Outcome:
         temporal_planned: ``(R, T)`` actual mean of that temporal-only run.
         temporal_now: ``(R, T)`` actual mean of starting at arrival in each row.
         methods: ``(R, T)`` forecast method index per row (day-ahead), else None.
+        oracle: ``(R, T)`` actual mean of the best start per row (perfect knowledge).
+        min_gain: ``(R, T)`` wait threshold (%) applied per row and arrival.
     """
 
     arrivals: np.ndarray
@@ -70,6 +90,33 @@ class Outcome:
     temporal_planned: np.ndarray
     temporal_now: np.ndarray
     methods: np.ndarray | None
+    oracle: np.ndarray | None = None
+    min_gain: np.ndarray | None = None
+
+
+def min_gain_thresholds(
+    views: np.ndarray,
+    means: np.ndarray,
+    arrivals: np.ndarray,
+    offset: np.ndarray,
+    shape: JobShape,
+    d: int,
+    min_gain_pct: float | None,
+    backtested: bool,
+) -> np.ndarray:
+    """``(R, T)`` thresholds: fixed, the back-tested rule, or 0."""
+    if min_gain_pct is not None:
+        return np.full(offset.shape, float(min_gain_pct))
+    if not backtested:
+        return np.zeros(offset.shape)
+    out = np.empty(offset.shape)
+    for r in range(views.shape[0]):
+        expected, realised = expected_and_realised(views[r], means[r], arrivals, offset[r])
+        error = trailing_error(
+            np.abs(expected - realised), shape.horizon, ERROR_DAYS * d, MIN_ERROR_ARRIVALS
+        )
+        out[r] = np.nan_to_num(MIN_GAIN_ERROR_SHARE * error, nan=np.inf)  # unknown: start now
+    return np.round(out, 3)
 
 
 def _arrivals(n: int, shape: JobShape, forecast: str, d: int) -> np.ndarray:
@@ -92,6 +139,10 @@ def backtest_arrays(
     shape: JobShape,
     forecast: str,
     d: int,
+    *,
+    day_step: int = 0,
+    min_gain_pct: float | None = None,
+    backtested_min_gain: bool = False,
 ) -> Outcome:
     """Vectorised back-test over rows of ``actual`` (one row per region).
 
@@ -102,6 +153,10 @@ def backtest_arrays(
         shape: The job.
         forecast: ``oracle``, ``day-ahead`` or ``ridge``.
         d: Steps per day.
+        day_step: Step of the (UTC) day of the first reading.
+        min_gain_pct: Fixed wait threshold (%); None: see ``backtested_min_gain``.
+        backtested_min_gain: With ``min_gain_pct`` None and a forecast, the back-tested rule
+            (see the module docstring); else waits for any gain.
 
     Returns:
         The per-arrival outcome.
@@ -113,7 +168,12 @@ def backtest_arrays(
         views = sliding_window_view(means, shape.delay_steps + 1, axis=-1)[:, arrivals, :]
     elif forecast == "ridge":
         views = np.stack(
-            [window_means(ridge_backtest(x, arrivals, shape.horizon, d), shape) for x in actual]
+            [
+                window_means(
+                    ridge_backtest(x, arrivals, shape.horizon, d, day_step=day_step), shape
+                )
+                for x in actual
+            ]
         )
     else:
         window = MAE_WINDOW_DAYS * d
@@ -128,24 +188,50 @@ def backtest_arrays(
         )  # (R, T, delay + 1)
     offset = np.argmin(views, axis=-1)  # first minimum: earliest start
     best = np.take_along_axis(views, offset[..., None], axis=-1)[..., 0]
-    temporal_planned = np.take_along_axis(means, arrivals[None, :] + offset, axis=-1)
+    threshold = min_gain_thresholds(
+        views,
+        means,
+        arrivals,
+        offset,
+        shape,
+        d,
+        min_gain_pct,
+        backtested_min_gain and forecast != "oracle",
+    )
+    now_view = views[..., 0]
+    gain = 100 * (1 - best / np.where(now_view > 0, now_view, np.inf))
+    temporal_offset = np.where((offset > 0) & (gain < threshold), 0, offset)
+    temporal_planned = np.take_along_axis(means, arrivals[None, :] + temporal_offset, axis=-1)
+    big = np.iinfo(np.int64).max
+    ranks = np.asarray(rank)[:, None]
     lowest = best.min(axis=0)
     tied = best == lowest
-    earliest = np.where(tied, offset, np.iinfo(np.int64).max).min(axis=0)
-    ranks = np.asarray(rank)[:, None]
-    winner_rank = np.where(tied & (offset == earliest), ranks, np.iinfo(np.int64).max).min(axis=0)
+    earliest = np.where(tied, offset, big).min(axis=0)
+    winner_rank = np.where(tied & (offset == earliest), ranks, big).min(axis=0)
     region = np.argmax(ranks == winner_rank, axis=0)
     cols = np.arange(len(arrivals))
+    chosen_offset = offset[region, cols]
+    # The wait rule: compare with the region best now (ties by rank), as plan_job does.
+    now_low = now_view.min(axis=0)
+    now_rank = np.where(now_view == now_low, ranks, big).min(axis=0)
+    now_region = np.argmax(ranks == now_rank, axis=0)
+    wait_gain = 100 * (1 - lowest / np.where(now_low > 0, now_low, np.inf))
+    start_now = (chosen_offset > 0) & (wait_gain < threshold[region, cols])
+    region = np.where(start_now, now_region, region)
+    chosen_offset = np.where(start_now, 0, chosen_offset)
+    all_oracle = sliding_window_view(means, shape.delay_steps + 1, axis=-1)[:, arrivals, :]
     return Outcome(
         arrivals=arrivals,
         region=region,
-        offset=offset[region, cols],
-        planned=temporal_planned[region, cols],
+        offset=chosen_offset,
+        planned=means[region, arrivals + chosen_offset],
         run_now=window_means(baseline, shape)[arrivals],
-        temporal_offset=offset,
+        temporal_offset=temporal_offset,
         temporal_planned=temporal_planned,
         temporal_now=means[:, arrivals],
         methods=methods,
+        oracle=all_oracle.min(axis=-1),
+        min_gain=threshold,
     )
 
 
@@ -253,6 +339,12 @@ class BacktestResult:
     forecast_mae: dict[str, dict[str, float]]
     method_share: dict[str, dict[str, float]]
     data_source: str
+    per_region_oracle: dict[str, float]
+    per_region_kept_pct: dict[str, float]
+    per_region_losing_starts_pct: dict[str, float]
+    temporal_median_pct: float
+    baseline_rule: str
+    min_gain_rule: str
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready values."""
@@ -272,6 +364,8 @@ def run_backtest(
     baseline_region: str | None = None,
     forecast: str = "oracle",
     data_source: str = "",
+    min_gain_pct: float | None = None,
+    backtested_min_gain: bool = True,
 ) -> BacktestResult:
     """Back-test the planner on a wide intensity frame.
 
@@ -284,6 +378,9 @@ def run_backtest(
             back-test is temporal-only).
         forecast: ``oracle`` (default), ``day-ahead`` or ``ridge``.
         data_source: Where the series came from, copied into the result.
+        min_gain_pct: Fixed wait threshold (%); None: the back-tested rule for forecasts (see
+            the module docstring) when ``backtested_min_gain``, else any gain.
+        backtested_min_gain: See ``min_gain_pct``.
 
     Returns:
         The summary.
@@ -291,8 +388,17 @@ def run_backtest(
     Raises:
         ValueError: Unknown names, bad job figures, or too little data.
     """
+    if min_gain_pct is not None and not min_gain_pct >= 0:
+        raise ValueError(f"min_gain_pct must be a percentage >= 0, got {min_gain_pct}")
     names = list(regions) if regions else [str(c) for c in frame.columns]
     baseline = baseline_region or names[0]
+    baseline_rule = (
+        "given (--baseline-region)"
+        if baseline_region
+        else "the first candidate"
+        + ("" if regions else " (the data's series in order)")
+        + ": pass --baseline-region to compare with another"
+    )
     missing = [n for n in dict.fromkeys([*names, baseline]) if n not in frame.columns]
     if missing or len(set(names)) != len(names):
         raise ValueError(
@@ -305,8 +411,38 @@ def run_backtest(
     order = tie_order(names)
     actual = frame[names].to_numpy(dtype=float).T
     base_row = frame[baseline].to_numpy(dtype=float)
-    outcome = backtest_arrays(actual, [order.index(n) for n in names], base_row, shape, forecast, d)
     index = pd.DatetimeIndex(frame.index)
+    outcome = backtest_arrays(
+        actual,
+        [order.index(n) for n in names],
+        base_row,
+        shape,
+        forecast,
+        d,
+        day_step=day_step_of(pd.Timestamp(index[0]), d),
+        min_gain_pct=min_gain_pct,
+        backtested_min_gain=backtested_min_gain,
+    )
+    if min_gain_pct is not None:
+        rule = f"fixed: wait only for an expected gain of at least {min_gain_pct:g}%"
+    elif backtested_min_gain and forecast != "oracle":
+        assert outcome.min_gain is not None
+        rule = (
+            f"back-tested: {MIN_GAIN_ERROR_SHARE:g} x the forecast's saving error over the last "
+            f"{ERROR_DAYS} days (mean threshold "
+            f"{float(np.mean(outcome.min_gain[np.isfinite(outcome.min_gain)])):.2f}%; "
+            f"{int(np.isinf(outcome.min_gain).sum())} region-arrivals started now while the "
+            "error was unknown)"
+        )
+    else:
+        rule = "none: wait for any expected gain"
+    assert outcome.oracle is not None
+    oracle_now = outcome.temporal_now.sum(axis=1) - outcome.oracle.sum(axis=1)
+    kept_now = outcome.temporal_now.sum(axis=1) - outcome.temporal_planned.sum(axis=1)
+    per_region = {
+        n: _saving(outcome.temporal_planned[r], outcome.temporal_now[r])
+        for r, n in enumerate(names)
+    }
     chosen = np.bincount(outcome.region, minlength=len(names)) / len(outcome.arrivals)
     mae: dict[str, dict[str, float]] = {}
     share: dict[str, dict[str, float]] = {}
@@ -325,10 +461,7 @@ def run_backtest(
     return BacktestResult(
         jobs=len(outcome.arrivals),
         savings_pct=_saving(outcome.planned, outcome.run_now),
-        per_region={
-            n: _saving(outcome.temporal_planned[r], outcome.temporal_now[r])
-            for r, n in enumerate(names)
-        },
+        per_region=per_region,
         regions=names,
         baseline_region=baseline,
         duration_hours=duration_hours,
@@ -343,4 +476,18 @@ def run_backtest(
         forecast_mae=mae,
         method_share=share,
         data_source=data_source,
+        per_region_oracle={
+            n: _saving(outcome.oracle[r], outcome.temporal_now[r]) for r, n in enumerate(names)
+        },
+        per_region_kept_pct={
+            n: round(float(100 * kept_now[r] / oracle_now[r]), 2) if oracle_now[r] > 0 else 100.0
+            for r, n in enumerate(names)
+        },
+        per_region_losing_starts_pct={
+            n: round(float(100 * np.mean(outcome.temporal_planned[r] > outcome.temporal_now[r])), 2)
+            for r, n in enumerate(names)
+        },
+        temporal_median_pct=round(float(np.median(list(per_region.values()))), 3),
+        baseline_rule=baseline_rule,
+        min_gain_rule=rule,
     )

@@ -160,6 +160,13 @@ class Plan:
         forecast: ``oracle`` (the series as given) or ``day-ahead`` (own forecast).
         forecast_methods: Method per region (``given series`` for oracle).
         forecast_mae: Day-ahead only: each method's trailing MAE per region.
+        forecast_model: The model behind each region's values (``ridge``, ``day-ahead
+            <method>`` or ``given series``).
+        forecast_error: Per region, that model's back-tested error on the region's own history:
+            ridge: ``saving_error_pct`` (expected vs actual saving, points), ``mape_1_24h_pct``,
+            ``backtest_arrivals`` and ``min_gain_pct`` (the default wait threshold); day-ahead:
+            ``mae_gco2e_per_kwh`` of the chosen method over the trailing week. Empty when the
+            history is too short to back-test.
         ranking: Best option per remaining region, best first.
         exclusions: Every candidate left out, with the reason.
         notes: What was cut or assumed; the last one, ``WAIT_NOTE`` + why, says why the plan
@@ -186,6 +193,8 @@ class Plan:
     exclusions: tuple[Exclusion, ...]
     notes: tuple[str, ...] = field(default=())
     schema_version: int = PLAN_SCHEMA_VERSION
+    forecast_model: dict[str, str] = field(default_factory=dict)
+    forecast_error: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the plan as JSON-ready values."""
@@ -231,16 +240,67 @@ def _planning_values(
         raise ValueError(f"planning time {_iso(start)} is not a time step of the data")
     d = steps_per_day(step)
     rows, methods, maes = [], {}, {}
+    day_step = day_step_of(pd.Timestamp(history.index[0]), d) if len(history) else 0
     for name in names:
         past = history[name].to_numpy(dtype=float)
         if forecast == "ridge":
-            rows.append(ridge_forecast(past, shape.horizon, d))
+            rows.append(ridge_forecast(past, shape.horizon, d, day_step=day_step))
             methods[name] = "ridge"
             continue
         result = day_ahead_forecast(past, shape.horizon, d)
         rows.append(result.values)
         methods[name], maes[name] = result.method, result.mae
     return start, np.array(rows), methods, maes, notes
+
+
+def day_step_of(ts: pd.Timestamp, d: int) -> int:
+    """Return the step of the (UTC) day at which ``ts`` falls, 0 .. d-1."""
+    utc = ts.tz_convert("UTC") if ts.tzinfo is not None else ts
+    share: float = (utc - utc.normalize()) / pd.Timedelta(days=1)
+    return round(share * d) % d
+
+
+def _model_and_error(
+    frame: pd.DataFrame,
+    names: list[str],
+    forecast: str,
+    methods: dict[str, str],
+    maes: dict[str, dict[str, float]],
+    start: pd.Timestamp,
+    hours: tuple[float, float],
+) -> tuple[dict[str, str], dict[str, dict[str, float]]]:
+    """Name each region's model and give its back-tested error on the region's history."""
+    if forecast == "oracle":
+        return dict.fromkeys(names, "given series"), {}
+    if forecast == "day-ahead":
+        return (
+            {n: f"day-ahead {methods[n]}" for n in names},
+            {n: {"mae_gco2e_per_kwh": maes[n][methods[n]]} for n in names},
+        )
+    from carbon_aware.planning.skill import forecast_skill
+
+    history = frame.loc[frame.index < start, names]
+    models, errors = {}, {}
+    hourly = step_hours(frame) == 1.0
+    for name in names:
+        models[name] = "ridge"
+        if not hourly or not len(history):
+            continue
+        try:
+            skill = forecast_skill(
+                history[name].to_numpy(dtype=float),
+                *hours,
+                day_step=day_step_of(pd.Timestamp(history.index[0]), 24),
+            )
+        except ValueError:
+            continue
+        errors[name] = {
+            "saving_error_pct": skill.saving_error_pct,
+            "mape_1_24h_pct": skill.mape_1_24h_pct,
+            "backtest_arrivals": float(skill.arrivals),
+            "min_gain_pct": skill.min_gain_pct,
+        }
+    return models, errors
 
 
 def plan_job(
@@ -255,6 +315,7 @@ def plan_job(
     now: pd.Timestamp | str | None = None,
     data_source: str = "",
     min_gain_pct: float | None = None,
+    backtested_min_gain: bool = False,
 ) -> Plan:
     """Choose the region and start with the lowest expected mean intensity (plus price term).
 
@@ -272,7 +333,11 @@ def plan_job(
             day-ahead).
         data_source: Where the series came from, copied into the plan.
         min_gain_pct: Start now (in the best region now) unless waiting gains at least this
-            many percent; None waits for any gain.
+            many percent (``inf``: never wait); None waits for any gain (but see
+            ``backtested_min_gain``).
+        backtested_min_gain: With ``min_gain_pct`` None and the ridge forecast, use the chosen
+            region's back-tested threshold (``forecast_error[region]["min_gain_pct"]``), as
+            the provider path does.
 
     Returns:
         The plan, with the full ranking and every exclusion.
@@ -282,7 +347,7 @@ def plan_job(
     """
     constraints = constraints or Constraints()
     constraints.validate()
-    if min_gain_pct is not None and not (math.isfinite(min_gain_pct) and min_gain_pct >= 0):
+    if min_gain_pct is not None and not min_gain_pct >= 0:
         raise ValueError(f"min_gain_pct must be a percentage >= 0, got {min_gain_pct}")
     names = list(candidates)
     if not names or len(set(names)) != len(names):
@@ -306,6 +371,9 @@ def plan_job(
     )
     means = window_means(values, shape)
     step = step_hours(frame)
+    models, errors = _model_and_error(
+        frame, series, forecast, methods, maes, start, (duration_hours, max_delay_hours)
+    )
     options = []
     for name in kept:
         row = means[series.index(name)]
@@ -344,6 +412,19 @@ def plan_job(
     now_name = now_options[0][2]
     now_mean = float(means[series.index(now_name)][0])
     best = ranking[0]
+    if min_gain_pct is None and backtested_min_gain and forecast == "ridge":
+        if best.region in errors:
+            min_gain_pct = errors[best.region]["min_gain_pct"]
+            notes.append(
+                f"min_gain_pct {min_gain_pct:g}%: back-tested on {best.region}'s history "
+                f"(see forecast_error)"
+            )
+        else:
+            min_gain_pct = math.inf
+            notes.append(
+                f"min_gain_pct inf: our forecast cannot be back-tested on {best.region}'s "
+                "history yet, so the plan does not wait"
+            )
     wait_gain = 100 * (1 - best.mean_gco2e_per_kwh / now_mean) if now_mean > 0 else 0.0
     reason = "now is the best start"
     if best.delay_hours > 0 and min_gain_pct is not None and wait_gain < min_gain_pct:
@@ -380,4 +461,6 @@ def plan_job(
         ranking=ranking,
         exclusions=tuple(exclusions),
         notes=(*notes, *more_notes, WAIT_NOTE + reason),
+        forecast_model=models,
+        forecast_error=errors,
     )

@@ -26,14 +26,14 @@ import pandas as pd
 from carbon_aware.intensity.base import IntensityKind, IntensityReading
 from carbon_aware.intensity.csv_series import CsvSeriesProvider
 from carbon_aware.intensity.static import StaticAnnualProvider
-from carbon_aware.planning.planner import JobShape, window_means
-from carbon_aware.planning.ridge import RIDGE_HISTORY_DAYS, ridge_backtest, ridge_forecast
+from carbon_aware.planning.planner import JobShape
+from carbon_aware.planning.ridge import RIDGE_HISTORY_DAYS, ridge_forecast
+from carbon_aware.planning.skill import ERROR_DAYS, saving_error_pct
 
 HOUR = pd.Timedelta(hours=1)
 PROVIDER_HORIZON_HOURS = {"electricitymaps": 72, "watttime": 72}
 """The longest forecast each live provider serves."""
-ERROR_DAYS = 14
-"""Days of back-tested plans the default ``min_gain_pct`` is measured over."""
+__all__ = ["ERROR_DAYS", "PlanningData", "gather", "hours_needed", "saving_error_pct"]
 FIT_DAYS = 365
 """Our forecast is fitted on at most this much of the latest history."""
 D = 24
@@ -235,7 +235,8 @@ def _region_values(
         past = history.iloc[-FIT_DAYS * D :].to_numpy(dtype=float)
         data.kinds[region] = "ours"
         data.sources[region] = f"our ridge forecast from {history_source} ({cause})"
-        return ridge_forecast(past, hours, D)
+        first = pd.Timestamp(history.index[-FIT_DAYS * D :][0])
+        return ridge_forecast(past, hours, D, day_step=first.hour)
     why = (
         "no history"
         if history is None
@@ -251,43 +252,6 @@ def _region_values(
         "time cannot be chosen"
     )
     return np.full(needed, annual.gco2e_per_kwh)
-
-
-def saving_error_pct(history: np.ndarray, duration_hours: float, max_delay_hours: float) -> float:
-    """Back-tested error of our forecast's expected saving over the last ``ERROR_DAYS`` days.
-
-    For each arrival the forecast's expected saving of its chosen start over starting at once
-    is compared with the saving that start actually had; the mean absolute difference, in
-    percentage points, is how much gain is within the forecast's noise.
-
-    Args:
-        history: Hourly readings before the planning time.
-        duration_hours: Job length.
-        max_delay_hours: How long the start may wait.
-
-    Returns:
-        The error in percentage points.
-
-    Raises:
-        ValueError: Too little history to back-test.
-    """
-    shape = JobShape.from_hours(duration_hours, max_delay_hours, 1.0)
-    x = np.asarray(history, dtype=float)
-    last = x.shape[0] - shape.horizon
-    first = max(RIDGE_HISTORY_DAYS * D, last - ERROR_DAYS * D + 1)
-    if last < first:
-        raise ValueError(
-            f"back-testing the forecast needs {RIDGE_HISTORY_DAYS} days of history plus the "
-            f"{shape.horizon} h horizon"
-        )
-    arrivals = np.arange(first, last + 1)
-    planned = window_means(ridge_backtest(x, arrivals, shape.horizon, D), shape)
-    offset = np.argmin(planned, axis=1)
-    rows = np.arange(arrivals.shape[0])
-    expected = 100 * (1 - planned[rows, offset] / np.maximum(planned[:, 0], 1e-9))
-    actual = window_means(x, shape)
-    realised = 100 * (1 - actual[arrivals + offset] / np.maximum(actual[arrivals], 1e-9))
-    return round(float(np.mean(np.abs(expected - realised))), 3)
 
 
 def _iso(ts: pd.Timestamp) -> str:

@@ -2,8 +2,9 @@
 
 :func:`plan_from_provider` gathers each region's series (:mod:`.sources`), plans on them with
 :func:`~carbon_aware.planning.planner.plan_job`, and applies ``min_gain_pct``: waiting must gain
-at least that much over starting now. Its default is the back-tested error of the expected
-saving of the forecast behind the chosen region (:func:`.sources.saving_error_pct`): 0 when the
+at least that much over starting now. Its default is :data:`.skill.MIN_GAIN_ERROR_SHARE` times the
+back-tested error of the expected saving of our forecast for the chosen region
+(:func:`.skill.forecast_skill`), or no waiting while that cannot be back-tested yet; 0 when the
 series is the csv file itself, and 0 with a note when the provider's own forecast cannot be
 back-tested here.
 """
@@ -11,12 +12,25 @@ back-tested here.
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import datetime
 from typing import Any
 
 from carbon_aware.planning.constraints import Constraints
 from carbon_aware.planning.planner import Plan, plan_job
-from carbon_aware.planning.sources import PlanningData, gather, saving_error_pct
+from carbon_aware.planning.skill import MIN_GAIN_ERROR_SHARE, ForecastSkill, forecast_skill
+from carbon_aware.planning.sources import PlanningData, gather
+
+
+def _skill(data: PlanningData, region: str, shape: tuple[float, float]) -> ForecastSkill:
+    """Back-test our forecast on ``region``'s history (raises ValueError when too short)."""
+    history = data.histories[region]
+    return forecast_skill(history.to_numpy(dtype=float), *shape, day_step=history.index[0].hour)
+
+
+def _model_name(data: PlanningData, region: str, provider_name: str) -> str:
+    kind = data.kinds[region]
+    return {"ours": "ridge", "annual": "annual average"}.get(kind, f"{provider_name} forecast")
 
 
 def default_min_gain(
@@ -30,12 +44,13 @@ def default_min_gain(
         return 0.0, "min_gain_pct 0: annual figures do not change with time"
     if kind == "ours":
         try:
-            error = saving_error_pct(data.histories[region].to_numpy(dtype=float), *shape)
+            skill = _skill(data, region, shape)
         except ValueError as err:
-            return 0.0, f"min_gain_pct 0: {err}"
-        return error, (
-            f"min_gain_pct {error:g}%: back-tested error of our forecast's expected saving in "
-            f"{region} over the last 14 days"
+            return math.inf, f"min_gain_pct inf (the plan does not wait): {err}"
+        return skill.min_gain_pct, (
+            f"min_gain_pct {skill.min_gain_pct:g}%: {MIN_GAIN_ERROR_SHARE:g} x the back-tested "
+            f"error of our forecast's expected saving in {region} over the last 14 days "
+            f"({skill.saving_error_pct:g} points; MAPE 1-24 h {skill.mape_1_24h_pct:g}%)"
         )
     return 0.0, (
         f"min_gain_pct 0: {provider_name}'s own forecast cannot be back-tested here; "
@@ -112,10 +127,30 @@ def plan_from_provider(
         )
         notes.append(why)
     result = plan(min_gain_pct)
+    errors: dict[str, dict[str, float]] = {}
+    for region in result.forecast_methods:
+        if data.kinds.get(region) != "ours":
+            continue
+        try:
+            skill = _skill(data, region, (duration_hours, max_delay))
+        except ValueError:
+            continue
+        errors[region] = {
+            "saving_error_pct": skill.saving_error_pct,
+            "mape_1_24h_pct": skill.mape_1_24h_pct,
+            "backtest_arrivals": float(skill.arrivals),
+            "min_gain_pct": skill.min_gain_pct,
+        }
     return dataclasses.replace(
         result,
         max_delay_hours=max_delay_hours,
         forecast="provider",
         forecast_methods={r: data.sources[r] for r in result.forecast_methods if r in data.sources},
+        forecast_model={
+            r: _model_name(data, r, provider_name)
+            for r in result.forecast_methods
+            if r in data.kinds
+        },
+        forecast_error=errors,
         notes=(*notes, *(n for n in result.notes if "max delay cut" not in n)),
     )

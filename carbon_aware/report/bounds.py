@@ -28,16 +28,50 @@ def holds_text(holds: bool) -> str:
     return "holds across the ranges" if holds else "does **not** hold across the ranges"
 
 
+def orchestration_text(footprint: Footprint) -> str:
+    """The orchestration steps' gCO2e (operational + embodied), or "not measured"."""
+    o = footprint.orchestration
+    if not o.measured:
+        return "not measured"
+    return f"{fmt((o.co2e_g or 0.0) + (o.embodied_g or 0.0))} gCO2e"
+
+
 def headline(footprint: Footprint) -> str:
     """The sentence under the headline: the saving's range and the orchestration cost."""
     u, o = footprint.uncertainty, footprint.orchestration
-    return (
+    saving = (
         f"Saving range {pct_span(u['savings_pct_vs_baseline'])}%: it "
-        f"{holds_text(u['saving_holds'])}. The pipeline's own steps cost {fmt(o.co2e_g)} gCO2e "
+        f"{holds_text(u['saving_holds'])}."
+    )
+    if not o.measured:
+        return f"{saving} The pipeline's own steps: **not measured** ({o.source})."
+    return (
+        f"{saving} The pipeline's own steps cost {orchestration_text(footprint)} "
         f"against a saving of {fmt(footprint.savings_g_vs_baseline)} g: net "
         f"**{fmt(footprint.net_savings_g_vs_baseline)} g** (range "
         f"{span(u['net_savings_g_vs_baseline'])} g)."
     )
+
+
+def emission_rows(footprint: Footprint) -> list[str]:
+    """The emissions table: each part of the one total, and the market-based view apart."""
+    o, market = footprint.orchestration, footprint.market_based
+    measured = o.measured
+    return [
+        "| component | gCO2e |",
+        "|---|---:|",
+        f"| operational, location-based: the run (incl. data movement) | {fmt(footprint.co2e_g)} |",
+        "| operational, location-based: orchestration steps | "
+        f"{fmt(o.co2e_g) if measured else 'not measured'} |",
+        f"| embodied: the run's hardware share | {fmt(footprint.embodied_g)} |",
+        "| embodied: the orchestration machines' share | "
+        f"{fmt(o.embodied_g) if measured else 'not measured'} |",
+        f"| **total** (= SCI x R) | **{fmt(footprint.total_co2e_g)}** |",
+        f"| market-based view of the run, {market['kind']} (the customer's Scope 3) | "
+        f"{fmt(market['co2e_g'])} |",
+        "",
+        f"Total: {footprint.total_definition}.",
+    ]
 
 
 def term_lines(footprint: Footprint) -> list[str]:
@@ -80,14 +114,17 @@ def uncertainty_lines(footprint: Footprint) -> list[str]:
         f"| emissions, location-based (gCO2e) | {fmt(footprint.co2e_g)} | {span(u['co2e_g'])} |",
         f"| saving vs baseline, location-based (%) | {pct(footprint.savings_pct_vs_baseline)} | "
         f"{pct_span(u['savings_pct_vs_baseline'])} |",
-        f"| total incl. orchestration (gCO2e) | {fmt(footprint.total_co2e_g)} | "
-        f"{span(u['total_co2e_g'])} |",
-        f"| net saving after orchestration (gCO2e) | "
-        f"{fmt(footprint.net_savings_g_vs_baseline)} | {span(u['net_savings_g_vs_baseline'])} |",
+        f"| total (gCO2e) | {fmt(footprint.total_co2e_g)} | {span(u['total_co2e_g'])} |",
+        *net_rows(footprint),
         f"| SCI ({footprint.sci.unit}) | {fmt(footprint.sci.value)} | {span(u['sci'])} |",
         "",
-        f"- The location-based saving {holds_text(u['saving_holds'])}; net of orchestration it "
-        f"{holds_text(u['net_saving_holds'])}.",
+        f"- What a range means: {u['meaning']}.",
+        f"- The location-based saving {holds_text(u['saving_holds'])}; net of orchestration "
+        + (
+            f"it {holds_text(u['net_saving_holds'])}."
+            if u["net_saving_holds"] is not None
+            else "not known (orchestration not measured)."
+        ),
         f"- Intensity range, chosen region: {u['intensity_basis']}; baseline: "
         f"{u['baseline_intensity_basis']}.",
         f"- {u['method'][0].upper()}{u['method'][1:]}.",
@@ -102,26 +139,39 @@ def uncertainty_lines(footprint: Footprint) -> list[str]:
     return [*lines, ""]
 
 
+def net_rows(footprint: Footprint) -> list[str]:
+    """The net-saving row of the ranges table."""
+    net = footprint.uncertainty["net_savings_g_vs_baseline"]
+    if net is None:
+        return ["| net saving after orchestration (gCO2e) | not measured | |"]
+    return [
+        f"| net saving after orchestration (gCO2e) | "
+        f"{fmt(footprint.net_savings_g_vs_baseline)} | {span(net)} |"
+    ]
+
+
 def orchestration_lines(footprint: Footprint) -> list[str]:
     """The pipeline's other steps, their run times, shapes and emissions, beside the saving."""
     o = footprint.orchestration
+    if not o.measured:
+        return [ORCHESTRATION_HEADING, "", f"**Not measured**: {o.source}.", ""]
     lines = [
         ORCHESTRATION_HEADING,
         "",
-        f"The pipeline's other steps: **{fmt(o.co2e_g)} gCO2e** ({fmt(o.energy_kwh, 6)} kWh, "
-        f"range {fmt(o.low_co2e_g)} to {fmt(o.high_co2e_g)} g) against a saving of "
-        f"{fmt(footprint.savings_g_vs_baseline)} g vs the baseline: net "
-        f"**{fmt(footprint.net_savings_g_vs_baseline)} g**. All steps are counted, an upper "
+        f"The pipeline's other steps: **{fmt(o.co2e_g)} gCO2e** operational "
+        f"({fmt(o.energy_kwh, 6)} kWh, range {fmt(o.low_co2e_g)} to {fmt(o.high_co2e_g)} g) "
+        f"+ {fmt(o.embodied_g)} g "
+        f"embodied, against a saving of {fmt(footprint.savings_g_vs_baseline)} g vs the baseline: "
+        f"net **{fmt(footprint.net_savings_g_vs_baseline)} g**. All steps are counted, an upper "
         "bound on what carbon-awareness added.",
         "",
     ]
-    if not o.steps:
-        return [*lines, f"Not measured: {o.source}.", ""]
     lines += [
-        "| step | run time (s) | shape | kWh |",
-        "|---|---:|---|---:|",
+        "| step | run time (s) | machine | kWh | embodied g |",
+        "|---|---:|---|---:|---:|",
         *(
-            f"| {s.step} | {fmt(s.duration_s, 1)} | {s.shape_source} | {fmt(s.energy_kwh, 6)} |"
+            f"| {s.step} | {fmt(s.duration_s, 1)} | {s.shape_source} | {fmt(s.energy_kwh, 6)} "
+            f"| {fmt(s.embodied_g)} |"
             for s in o.steps
         ),
         "",

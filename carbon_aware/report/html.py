@@ -12,6 +12,7 @@ from carbon_aware.footprint.calculation import Footprint
 from carbon_aware.history.bigquery import FootprintHistory
 from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.report._text import fmt, pct
+from carbon_aware.report.bounds import orchestration_text
 from carbon_aware.report.charts import emissions_chart_png, history_chart_png, intensity_chart_png
 from carbon_aware.report.markdown import HISTORY_HEADING, INTENSITY_HEADING, SAVINGS_HEADING
 
@@ -179,9 +180,11 @@ def render_html(
 {pct(u["savings_pct_vs_baseline"][1])}</span>%; the saving
 <span id="saving-holds">{"holds" if u["saving_holds"] else "does not hold"}</span>
 across the ranges).
-Orchestration: <b id="orchestration-g">{fmt(footprint.orchestration.co2e_g)}</b> gCO2e; net saving
+Orchestration: <b id="orchestration-g">{orchestration_text(footprint)}</b>; net saving
 <b id="net-savings-g">{fmt(footprint.net_savings_g_vs_baseline)}</b> g.
 Embodied: <b id="embodied-g">{fmt(footprint.embodied_g)}</b> gCO2e.
+Total (operational + orchestration + embodied, = SCI x R):
+<b id="total-co2e-g">{fmt(footprint.total_co2e_g)}</b> gCO2e.
 SCI: <b id="sci">{fmt(sci.value)}</b> {html.escape(sci.unit)}.</p>
 {fallback}
 {body}

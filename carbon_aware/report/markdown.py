@@ -10,6 +10,7 @@ from carbon_aware.footprint.calculation import Footprint
 from carbon_aware.history.bigquery import FootprintHistory
 from carbon_aware.report._text import fmt, md, md_code, pct
 from carbon_aware.report.bounds import (
+    emission_rows,
     headline,
     orchestration_lines,
     term_lines,
@@ -31,10 +32,6 @@ INTENSITY_HEADING = "## Grid intensity during the run"
 SAVINGS_HEADING = "## The same energy in every region"
 HISTORY_HEADING = "## Project history (Carbon Footprint export)"
 PLAN_HEADING = "## Planned against actual"
-
-
-def _share(fraction: float | None) -> str:
-    return "n/a" if fraction is None else f"{fraction:.0%}"
 
 
 def _sources(decision: RegionDecision) -> list[str]:
@@ -291,16 +288,7 @@ def render_markdown(
         "",
         "## Emissions",
         "",
-        "| component | gCO2e |",
-        "|---|---:|",
-        f"| operational, location-based (E x I) | {fmt(footprint.co2e_g)} |",
-        f"| operational, market-based view (x (1 - CFE {_share(market['cfe_fraction'])})) "
-        f"| {fmt(market['co2e_g'])} |",
-        f"| embodied share of the hardware (M) | {fmt(footprint.embodied_g)} |",
-        f"| orchestration, location-based (the pipeline's other steps) "
-        f"| {fmt(footprint.orchestration.co2e_g)} |",
-        f"| total, location-based + orchestration + embodied "
-        f"| {fmt(footprint.total_co2e_g + footprint.embodied_g)} |",
+        *emission_rows(footprint),
         "",
         *orchestration_lines(footprint),
         *uncertainty_lines(footprint),
@@ -314,8 +302,10 @@ def render_markdown(
             savings_rows(footprint, decision),
         ),
         "",
-        f"Market-based view: {fmt(market['co2e_g'])} gCO2e vs {fmt(market['baseline_co2e_g'])} "
-        f"gCO2e in the baseline, {pct(market['savings_pct_vs_baseline'])}% less.",
+        f"Market-based view ({market['scope']}): {fmt(market['co2e_g'])} gCO2e vs "
+        f"{fmt(market['baseline_co2e_g'])} gCO2e in the baseline, "
+        f"{pct(market['savings_pct_vs_baseline'])}% less. Chosen: {market['source']}. "
+        f"Baseline: {market['baseline_source']}.",
         "",
         "## Software Carbon Intensity (SCI)",
         "",
@@ -323,10 +313,10 @@ def render_markdown(
         f"gCO2e) / {fmt(sci.functional_unit_count)} = **{fmt(sci.value)} {sci.unit}**",
         "",
         f"- Functional unit R: `{sci.functional_unit}`, {sci.functional_unit_basis}.",
-        f"- E x I: the run's facility energy x its {footprint.intensity_method} intensity "
-        f"({fmt(footprint.co2e_g)} g) plus the orchestration steps' ("
-        f"{fmt(footprint.orchestration.co2e_g)} g); E = {fmt(sci.energy_kwh, 6)} kWh in all. "
-        "M: embodied emissions, gCO2e.",
+        f"- E = {fmt(sci.energy_kwh, 6)} kWh (the run's facility energy plus the measured "
+        f"orchestration steps'), I = {fmt(sci.intensity_gco2e_per_kwh, 3)} gCO2e/kWh (their "
+        "energy-weighted intensity), M = the run's and the orchestration machines' embodied "
+        f"share. E x I + M = {fmt(footprint.total_co2e_g)} gCO2e, the total.",
         "",
     ]
     lines += history_lines(history)

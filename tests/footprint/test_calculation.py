@@ -9,6 +9,7 @@ from carbon_aware.footprint.calculation import (
     energy_from_run_record,
     to_gco2e_per_kwh,
 )
+from carbon_aware.footprint.orchestration import StepTimings
 from carbon_aware.footprint.pue import (
     GOOGLE_FLEET_PUE,
     GOOGLE_FLEET_PUE_SOURCE,
@@ -106,7 +107,7 @@ def test_footprint_json_has_the_versioned_schema():
     ):
         assert key in record
     assert record["energy"]["method"] == "estimate"
-    assert record["schema_version"] == "1.2"
+    assert record["schema_version"] == "1.3"
     assert record["sci"]["functional_unit"] == "training_run"
 
 
@@ -190,13 +191,50 @@ def test_mixed_units_are_converted_before_any_arithmetic():
         to_gco2e_per_kwh(1.0, "g/MJ")
 
 
-def test_market_based_view_applies_google_cfe():
+def test_market_based_view_never_discounts_the_grid_average_by_cfe_again():
     fp = compute_footprint(make_decision(), RUN_RECORD, pue=1.0)
-    cfe = get_region("europe-north1").google_cfe_fraction
-    assert fp.market_based["co2e_g"] == pytest.approx(fp.co2e_g * (1 - cfe))
-    base_cfe = get_region("us-central1").google_cfe_fraction
-    assert fp.market_based["baseline_co2e_g"] == pytest.approx(fp.baseline_co2e_g * (1 - base_cfe))
-    assert "approximation" in fp.market_based["method"]
+    # europe-north1 (Finland): no export given, so the AIB 2023 residual mix, 565.31 gCO2/kWh.
+    assert fp.market_based["kind"] == "residual-mix-estimate"
+    assert fp.market_based["co2e_g"] == pytest.approx(0.5 * 1.0 * 565.31)
+    assert fp.market_based["co2e_g"] != pytest.approx(
+        fp.co2e_g * (1 - get_region("europe-north1").google_cfe_fraction)
+    )
+    # us-central1: no residual mix bundled: not estimated (None), with the reason.
+    assert fp.market_based["baseline_co2e_g"] is None
+    assert fp.market_based["baseline_kind"] == "not-estimated"
+    assert "no residual-mix figure bundled for country US" in fp.market_based["baseline_source"]
+    assert "Scope 3" in fp.market_based["scope"] and "Scope 2" in fp.market_based["scope"]
+    # With the project's Carbon Footprint export: Google's own Scope 2 market/location ratio.
+    exported = compute_footprint(
+        make_decision(),
+        RUN_RECORD,
+        pue=1.0,
+        market_ratios={"europe-north1": 0.25, "us-central1": 0.5},
+        market_export_label="p.d.t, 2026-01 to 2026-10",
+    )
+    assert exported.market_based["kind"] == "carbon-footprint-export"
+    assert exported.market_based["co2e_g"] == pytest.approx(exported.co2e_g * 0.25)
+    assert exported.market_based["baseline_co2e_g"] == pytest.approx(exported.baseline_co2e_g * 0.5)
+    assert "p.d.t, 2026-01 to 2026-10" in exported.market_based["source"]
+    market = exported.uncertainty["market_based"]
+    assert market["co2e_g"][0] <= exported.market_based["co2e_g"] <= market["co2e_g"][1]
+
+
+def test_the_sci_record_reproduces_from_its_own_e_i_m_and_r_in_the_json_alone():
+    timings = StepTimings({"fetch-intensity": 40.0, "evaluate": 25.0}, "unit test")
+    for kwargs in ({}, {"step_timings": timings}, {"functional_unit": "1k_training_examples"}):
+        record = json.loads(compute_footprint(make_decision(), RUN_RECORD, 1.1, **kwargs).to_json())
+        sci = record["sci"]
+        e_times_i = sci["energy_kwh"] * sci["intensity_gco2e_per_kwh"]
+        assert e_times_i == sci["operational_g"]
+        assert (e_times_i + sci["embodied_g"]) / sci["functional_unit_count"] == sci["value"]
+        assert e_times_i + sci["embodied_g"] == record["total_co2e_g"]
+        # The one total: the run, orchestration (when measured) and both embodied shares.
+        o = record["orchestration"]
+        parts = (
+            record["co2e_g"] + record["embodied_g"] + (o["co2e_g"] or 0) + (o["embodied_g"] or 0)
+        )
+        assert record["total_co2e_g"] == pytest.approx(parts, rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -205,3 +205,25 @@ def test_month_window_is_the_last_complete_months():
     assert month_window(1, dt.date(2026, 3, 1)) == (dt.date(2026, 2, 1), dt.date(2026, 2, 1))
     with pytest.raises(ValueError, match="months must be from 1 to 120"):
         month_window(0, dt.date(2026, 1, 1))
+
+
+def test_scope2_by_region_gives_googles_market_location_ratio_per_region(con, sample):
+    from carbon_aware.footprint.market import export_ratios
+
+    frame = window(sample).assign(
+        region=lambda f: f["location_region"].fillna(f["location_location"])
+    )
+    columns = {
+        "scope2_location": "scope2_location_based_kgco2e",
+        "scope2_market": "scope2_market_based_kgco2e",
+    }
+    got = run(con, "scope2_by_region")
+    assert_same(got, expected(frame, "region", columns), "region")
+    ratios = export_ratios(got.to_dict("records"))
+    wanted = expected(frame, "region", columns).set_index("region")
+    for region, ratio in ratios.items():
+        row = wanted.loc[region]
+        assert ratio == pytest.approx(
+            row["scope2_market_based_kgco2e"] / row["scope2_location_based_kgco2e"]
+        )
+    assert set(ratios) == set(wanted.index)

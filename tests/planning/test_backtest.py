@@ -101,3 +101,56 @@ def test_shipped_eia930_oracle_and_day_ahead() -> None:
     assert set(ahead.forecast_mae["CISO"]) == set(ahead.method_share["CISO"])
     spatial = run_backtest(data, 1, 24, baseline_region="CISO")
     assert spatial.savings_pct > oracle.savings_pct
+
+
+def noisy_daily_frame(days: int, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    hours = np.arange(days * 24)
+    x = 300 + 40 * np.sin(2 * np.pi * hours / 24) + rng.normal(0, 25, hours.size)
+    return frame(zone=list(x))
+
+
+def test_wait_rules_fixed_backtested_and_none() -> None:
+    data = noisy_daily_frame(70)
+    anything = run_backtest(data, 1, 24, forecast="ridge", min_gain_pct=0)
+    rule = run_backtest(data, 1, 24, forecast="ridge")
+    never = run_backtest(data, 1, 24, forecast="ridge", min_gain_pct=1000)
+    assert anything.min_gain_rule.startswith("fixed: wait only for an expected gain of at least 0%")
+    assert rule.min_gain_rule.startswith("back-tested: 0.8 x the forecast's saving error")
+    assert never.savings_pct == 0.0 and never.per_region_losing_starts_pct["zone"] == 0.0
+    # The back-tested rule gives up little of the saving and most of the losing starts; it does
+    # not wait while fewer than 24 back-tested runs have ended (25 + 23 arrivals).
+    assert rule.savings_pct > 0.85 * anything.savings_pct
+    losing = rule.per_region_losing_starts_pct["zone"]
+    assert losing < 0.5 * anything.per_region_losing_starts_pct["zone"]
+    assert "; 48 region-arrivals started now while the error was unknown)" in rule.min_gain_rule
+    assert 0 < rule.per_region_kept_pct["zone"] < 100
+    assert rule.per_region_oracle["zone"] > rule.per_region["zone"]
+    oracle = run_backtest(data, 1, 24)
+    assert oracle.per_region_kept_pct == {"zone": 100.0}
+    assert oracle.min_gain_rule == "none: wait for any expected gain"
+    with pytest.raises(ValueError, match="min_gain_pct must be a percentage >= 0, got -1"):
+        run_backtest(data, 1, 24, forecast="ridge", min_gain_pct=-1)
+
+
+def test_the_backtested_threshold_uses_only_runs_that_had_ended() -> None:
+    from carbon_aware.planning.skill import trailing_error
+
+    errors = np.arange(10.0)
+    got = trailing_error(errors, horizon=3, window=4)
+    # At arrival a the runs of arrivals b <= a - 3 have ended; the last 4 of them are averaged.
+    expected = [
+        np.mean(errors[max(0, a - 3 - 3) : a - 3 + 1]) if a >= 3 else np.nan for a in range(10)
+    ]
+    np.testing.assert_allclose(got, expected)
+
+
+def test_a_fixed_threshold_starts_now_in_the_region_best_now() -> None:
+    data = frame(a=[3, 2.9, 9, 9], b=[2, 2, 2, 2])
+    # a at 1 h wait (2.9) is not the best; b now (2) is: no wait in either case.
+    assert run_backtest(data, 1, 1, min_gain_pct=50).chosen_share == {"a": 0.0, "b": 1.0}
+    data = frame(a=[3, 1, 9, 9], b=[2, 2, 2, 2])
+    # waiting for a (1) gains 50 % over b now (2): kept with 40 %, dropped with 60 %.
+    assert run_backtest(data, 1, 1, baseline_region="b", min_gain_pct=40).savings_pct > 0
+    cautious = run_backtest(data, 1, 1, baseline_region="b", min_gain_pct=60)
+    assert cautious.mean_delay_hours == 0.0

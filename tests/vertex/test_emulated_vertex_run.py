@@ -7,6 +7,8 @@ Stood in for, and why (nothing else is replaced):
 - the Vertex AI JobService: a loopback gRPC server speaking the real protocol
   (:mod:`job_service_standin`), which also runs the job's replicas as subprocesses;
 - Google sign-in and the launcher's RPC channel (``launcher_site/sitecustomize.py``);
+- the Vertex AI PipelineService report-footprint reads the job's task details from: a loopback
+  gRPC stand-in (``footprint/pipeline_service_standin.py``, ``pipeline_site/sitecustomize.py``);
 - Cloud Storage: a real emulator on loopback (gcp-storage-emulator).
 """
 
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from footprint.pipeline_service_standin import PipelineServiceStandIn
+from footprint.test_orchestration import pipeline_job
 from job_service_standin import JobServiceStandIn
 from pipeline_backend import PipelineBackend
 from storage_emulator import make_bucket, storage_emulator
@@ -29,6 +33,8 @@ BUCKETS = "gs://carbon-proj-123-carbon-{region}"
 REGIONS = ["europe-north1", "europe-west1", "us-central1"]
 SUBMISSION_REGION = "europe-west4"
 LAUNCHER_SITE = Path(__file__).parent / "launcher_site"
+PIPELINE_SITE = Path(__file__).parent / "pipeline_site"
+JOB_RESOURCE_NAME = f"projects/{PROJECT}/locations/{SUBMISSION_REGION}/pipelineJobs/console-run-1"
 BASE_PARAMS = {
     "backend": "vertex",
     "project": PROJECT,
@@ -57,7 +63,8 @@ def run_on_emulated_vertex(
     logs = tmp_path / "workers"
     logs.mkdir()
     standin = JobServiceStandIn(worker_env=env, log_dir=logs, run_workers=not stop_after)
-    with standin:
+    pipelines = PipelineServiceStandIn({JOB_RESOURCE_NAME: pipeline_job(JOB_RESOURCE_NAME)}, None)
+    with standin, pipelines:
         backend = PipelineBackend(
             spec,
             tmp_path / "pipeline_root",
@@ -66,6 +73,7 @@ def run_on_emulated_vertex(
                 "pipeline_service_account": SERVICE_ACCOUNT,
                 "pipeline_job_uuid": "0f9e8d7c-run",
                 "pipeline_job_name": "carbon-aware-training-20261201",
+                "pipeline_job_resource_name": JOB_RESOURCE_NAME,
                 "pipeline_google_cloud_project_id": PROJECT,
                 "pipeline_google_cloud_location": SUBMISSION_REGION,
                 "pipeline_persistent_resource_id": (
@@ -79,7 +87,12 @@ def run_on_emulated_vertex(
                     "JOB_SERVICE_STANDIN": f"127.0.0.1:{standin.port}",
                     "JOB_SERVICE_STANDIN_ENDPOINTS": str(endpoints),
                     "JOB_SERVICE_STANDIN_PROJECT": PROJECT,
-                }
+                },
+                "report-footprint": {
+                    "PYTHONPATH": str(PIPELINE_SITE),
+                    "PIPELINE_SERVICE_STANDIN": f"127.0.0.1:{pipelines.port}",
+                    "PIPELINE_SERVICE_ENDPOINTS": str(tmp_path / "pipeline_endpoints.txt"),
+                },
             },
             stop_after=stop_after,
         )
@@ -141,6 +154,13 @@ def test_the_whole_pipeline_runs_with_backend_vertex_offline(
     assert evaluate["model_uri"] == f"{base}/model"
     report = Path(result.artifacts["report"]["uri"]).read_text()
     assert "Backend: `vertex`" in report
+    # The orchestration steps: timed from the job looked up by its resource name, in its region.
+    o = footprint["orchestration"]
+    assert o["status"] == "timed" and o["region"] == SUBMISSION_REGION
+    assert JOB_RESOURCE_NAME in o["source"] and o["co2e_g"] > 0
+    assert {s["step"] for s in o["steps"]} >= {"fetch-intensity", "choose-region"}
+    endpoints_used = (tmp_path / "pipeline_endpoints.txt").read_text().split()
+    assert endpoints_used == [f"{SUBMISSION_REGION}-aiplatform.googleapis.com"]
 
 
 @pytest.mark.parametrize("resolution", ["typed", "textual"])
