@@ -301,7 +301,7 @@ def run_replica(
         signal.signal(stopped.signum, signal.SIG_DFL)
         os.kill(os.getpid(), stopped.signum)
     last = "\n".join(f"  | {line}" for line in tail) or "  | (no output)"
-    if timed_out:
+    if timed_out and timeout_s is not None:
         raise TrainingProgramError(
             f"training program {_short(command)} ran longer than training_timeout_hours "
             f"({timeout_s / 3600:g} h) and was stopped; its last lines:\n{last}\n"
