@@ -132,7 +132,12 @@ def _check(value: Any, schema: Schema, where: str, source: str) -> None:
     if not ok:
         shown = repr(value)
         shown = shown if len(shown) <= 60 else shown[:60] + "…"
-        raise ContractError(f"{source}: field {where} must be a finite {kind}, got {shown}")
+        what = (
+            "a finite number"
+            if kind == "number"
+            else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+        )
+        raise ContractError(f"{source}: field {where} must be {what}, got {shown}")
     if "minimum" in schema and value < schema["minimum"]:
         raise ContractError(f"{source}: field {where} must be at least {schema['minimum']}")
     if "enum" in schema and value not in schema["enum"]:

@@ -257,3 +257,69 @@ def test_sigterm_to_the_step_ends_the_programs_process_group(tmp_path):
     time.sleep(0.2)
     assert not _alive(child)
     assert (tmp_path / "records" / "workerpool0-0.json").exists()
+
+
+def _finished_run(tmp_path, program_record):
+    layout = OutputLayout(str(tmp_path / "run"))
+    Path(layout.model_dir).mkdir(parents=True)
+    Path(layout.model_dir, "run_record.json").write_text(program_record)
+    run_replica(
+        [sys.executable, "-c", "print('ok')"],
+        env={},
+        records_dir=layout.records_dir,
+        replica="workerpool0-0",
+        region="local",
+        machine=MACHINE,
+        output=io.StringIO(),
+    )
+    return layout
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ('{"dataset": "569 rows"}', r"\$\.dataset must be an object"),
+        ('{"dataset": {"train_rows": "400"}}', r"\$\.dataset\.train_rows must be an integer"),
+        ('{"data_efficiency": {"applied": "dedupe"}}', r"\$\.data_efficiency\.applied must be"),
+        ('{"precision": {"note": 5}}', r"\$\.precision\.note must be a string"),
+        ('{"compressed_export": {"energy": {"total_kwh": "x"}}}', r"total_kwh must be a finite"),
+        ('{"epochs_run": 1e999}', r"\$\.epochs_run must be an integer"),
+        ('{"epochs_run": NaN}', "NaN"),
+        ("[1, 2]", r"\$ must be an object"),
+    ],
+)
+def test_a_run_record_of_wrong_types_is_one_line_naming_the_field(tmp_path, record, field):
+    from carbon_aware.training.collect import collect_run
+
+    layout = _finished_run(tmp_path, record)
+    with pytest.raises(ContractError, match=field) as caught:
+        collect_run(
+            layout,
+            region="local",
+            machine=MACHINE,
+            worker_replica_count=0,
+            training_command=["python", "train.py"],
+            training_image="",
+            data_uri="",
+            backend="local",
+        )
+    assert "run_record.json" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_forged_replica_record_is_refused_naming_the_field(tmp_path):
+    from carbon_aware.training.collect import read_replica_records
+
+    layout = OutputLayout(str(tmp_path / "run"))
+    Path(layout.records_dir).mkdir(parents=True)
+    Path(layout.records_dir, "workerpool0-0.json").write_text(
+        json.dumps({"replica": "w", "wrapped": False, "start_epoch_s": "now", "end_epoch_s": 1})
+    )
+    with pytest.raises(ContractError, match=r"\$\.exit_code is missing|start_epoch_s"):
+        read_replica_records(layout, MACHINE)
+
+
+def test_an_infinite_quality_metric_fails_the_gate_naming_it():
+    from carbon_aware.training.quality import ModelQualityError, check_quality
+
+    with pytest.raises(ModelQualityError, match=r"'accuracy' is inf in metrics\.json"):
+        check_quality({"accuracy": float("inf")}, "accuracy", 0.9)
