@@ -237,5 +237,6 @@ def collect_run(
         "data": locate_data(data_uri).to_dict(region),
         "metrics": metrics,
     }
-    record.update({key: program[key] for key in PROGRAM_KEYS if key in program})
+    # A null field is the same as a missing one (the record schema allows both).
+    record.update({key: program[key] for key in PROGRAM_KEYS if program.get(key) is not None})
     return record

@@ -30,7 +30,7 @@ _SIZE_BLOCK: Schema = {
 }
 
 # What a program may add about itself to run_record.json (collect.PROGRAM_KEYS); fields not
-# listed are free, fields listed must have these types.
+# listed are free, fields listed must have these types (or be null).
 PROGRAM_RECORD_SCHEMA: Schema = {
     "type": "object",
     "properties": {
@@ -148,8 +148,10 @@ def _check(value: Any, schema: Schema, where: str, source: str) -> None:
         for name in schema.get("required", ()):
             if name not in value:
                 raise ContractError(f"{source}: field {where}.{name} is missing")
+        required = schema.get("required", ())
         for name, sub in schema.get("properties", {}).items():
-            if name in value:
+            # An optional field may be null: the same as leaving it out.
+            if name in value and (value[name] is not None or name in required):
                 _check(value[name], sub, f"{where}.{name}", source)
     if kind == "array" and "items" in schema:
         for index, item in enumerate(value):
