@@ -106,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``carbon-aware`` console script."""
+    """Entry point of the ``carbon-aware`` console script (exit codes: README, Command line)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from carbon_aware.delivery.access import EXIT_NO_ACCESS, describe
     from carbon_aware.delivery.local_run import PipelineRunError, RunStopped
 
     try:
@@ -120,15 +121,22 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 128 + stopped.signum
-    except ValueError as err:
-        print(f"carbon-aware: error: {err}", file=sys.stderr)
-        return 2
-    except PipelineRunError as err:
-        from carbon_aware.delivery.progress import failure_lines
+    except Exception as err:
+        # Missing credentials or a permission, wherever raised (even wrapped): one line, the fix.
+        access = describe(err, str(args.command))
+        if access is not None:
+            print(f"carbon-aware: error: {access}", file=sys.stderr)
+            return EXIT_NO_ACCESS
+        if isinstance(err, ValueError):
+            print(f"carbon-aware: error: {err}", file=sys.stderr)
+            return 2
+        if isinstance(err, PipelineRunError):
+            from carbon_aware.delivery.progress import failure_lines
 
-        for line in failure_lines(err):
-            print(f"carbon-aware: {line}", file=sys.stderr)
-        return 1
+            for line in failure_lines(err):
+                print(f"carbon-aware: {line}", file=sys.stderr)
+            return 1
+        raise
     return code
 
 

@@ -65,13 +65,15 @@ def validate_run_parameters(values: Mapping[str, Any]) -> None:
 
 def _validate_training(values: Mapping[str, Any]) -> None:
     """The user's-own-training parameters (see :mod:`carbon_aware.training.contract`)."""
-    from carbon_aware.training import contract
+    from carbon_aware.training import contract, package
 
     checks = {
         "training_command": contract.validate_training_command,
         "training_image": contract.validate_training_image,
         "training_env": contract.validate_training_env,
         "training_timeout_hours": contract.validate_training_timeout_hours,
+        "training_package_uris": package.validate_package_uris,
+        "training_python_module": package.validate_python_module,
         "worker_replica_count": contract.validate_worker_replica_count,
         "quality_metric": contract.validate_quality_metric,
         "min_quality": contract.validate_min_quality,
@@ -79,6 +81,14 @@ def _validate_training(values: Mapping[str, Any]) -> None:
     for name, check in checks.items():
         if name in values:
             check(values[name])
+    if "training_package_uris" in values or "training_python_module" in values:
+        package.check_combination(
+            package_uris=list(values.get("training_package_uris") or []),
+            python_module=str(values.get("training_python_module", "")),
+            training_command=list(values.get("training_command") or []),
+            training_image=str(values.get("training_image", "")),
+            backend=str(values.get("backend", "vertex")),
+        )
     if values.get("backend") == "local" and values.get("worker_replica_count", 0):
         raise ParameterError(
             f"worker_replica_count is {values['worker_replica_count']} but backend is 'local': "

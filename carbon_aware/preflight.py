@@ -94,11 +94,12 @@ def check_provider_credentials(
 
 
 def check_training_data(data_uri: str, label_column: str, dedupe: str, keep_columns: str) -> None:
-    """Reads the training table and runs the trainer's own checks on it, before any run starts.
+    """Runs the bundled trainer's own data checks (``--check-only``), before any run starts.
 
-    The same functions as the train step, in the same order: the file exists and parses, the
-    label column is there, there are enough rows and classes, ``dedupe=key:`` and
-    ``keep_columns`` name real columns, and the table is still usable after those levers.
+    The bundled trainer is a program like any other, so its checks stay in it: this runs
+    ``python -m carbon_aware.trainer.task --check-only`` with the run's arguments (the file
+    exists and parses, the label column is there, there are enough rows and classes,
+    ``dedupe=key:`` and ``keep_columns`` name real columns) and reports its one-line error.
 
     Args:
         data_uri: The ``data_uri`` parameter (local path, ``gs://`` URI, or empty: bundled).
@@ -109,17 +110,32 @@ def check_training_data(data_uri: str, label_column: str, dedupe: str, keep_colu
     Raises:
         ValueError: Naming the parameter and what is wrong with the data.
     """
-    from carbon_aware import storage
-    from carbon_aware.trainer import data, efficiency
+    import subprocess
 
-    try:
-        loaded = data.load_table(data_uri, label_column)
-    except storage.StorageError as err:
-        raise ValueError(f"data_uri {data_uri!r} cannot be read here: {err}") from None
-    reduced, record = efficiency.apply_levers(loaded, label_column, dedupe, keep_columns)
-    if record["applied"]:
-        levers = f"dedupe={dedupe!r} and keep_columns={keep_columns!r}"
-        data.validate(reduced, f"{data.dataset_name(data_uri)} after {levers}", label_column)
+    from carbon_aware.training.contract import bundled_training_command, local_command
+
+    command = bundled_training_command(
+        data_uri=data_uri,
+        label_column=label_column,
+        epochs=1,
+        seed=0,
+        dedupe=dedupe,
+        keep_columns=keep_columns,
+        mixed_precision=False,
+        export_compressed=False,
+    )
+    done = subprocess.run(
+        [*local_command(command), "--check-only"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        message = lines[-1] if lines else f"exit status {done.returncode}"
+        message = message.removeprefix("error: ")
+        raise ValueError(f"the bundled trainer's data checks failed: {message}")
 
 
 def check_local_inputs(values: Mapping[str, Any], environ: Mapping[str, str]) -> None:
@@ -145,7 +161,17 @@ def check_local_inputs(values: Mapping[str, Any], environ: Mapping[str, str]) ->
     if values.get("training_command"):
         check_training_program(list(values["training_command"]), environ)
     # Only the bundled trainer reads a labelled CSV; a user's program reads its data its own way.
-    if "label_column" in values and not values.get("training_command"):
+    if values.get("training_python_module"):
+        from carbon_aware.training.package import check_module_importable
+
+        check_module_importable(
+            str(values["training_python_module"]), list(values.get("training_package_uris") or [])
+        )
+    if (
+        "label_column" in values
+        and not values.get("training_command")
+        and not values.get("training_python_module")
+    ):
         check_training_data(
             str(values.get("data_uri", "")),
             str(values["label_column"]),

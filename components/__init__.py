@@ -31,21 +31,24 @@ class Components:
     report_footprint: PythonComponent
 
 
-def build_components(image: str) -> Components:
+def build_components(image: str, steps_image: str = "") -> Components:
     """Creates the components on ``image`` (the project's image, installed with this package).
 
     No package is installed when a step starts: ``install_kfp_package=False`` keeps KFP's
     run-time ``pip install`` out of the command, since the image already has kfp and this project.
+    With ``steps_image`` (the Dockerfile's ``steps`` target: the same, without TensorFlow) the
+    steps that never import TensorFlow run on it; ``train`` and ``evaluate`` stay on ``image``.
     """
 
-    def make(func: object) -> PythonComponent:
-        return dsl.component(func, base_image=image, install_kfp_package=False)  # type: ignore[arg-type]
+    def make(func: object, base_image: str = image) -> PythonComponent:
+        return dsl.component(func, base_image=base_image, install_kfp_package=False)  # type: ignore[arg-type]
 
+    light = steps_image or image
     return Components(
-        fetch_intensity=make(fetch_intensity),
-        choose_region=make(choose_region),
+        fetch_intensity=make(fetch_intensity, light),
+        choose_region=make(choose_region, light),
         train=make(train),
-        collect_training=make(collect_training),
+        collect_training=make(collect_training, light),
         evaluate=make(evaluate),
-        report_footprint=make(report_footprint),
+        report_footprint=make(report_footprint, light),
     )

@@ -27,6 +27,8 @@ def choose_region(
     export_compressed: bool,
     training_command: list,
     training_image: str,
+    training_package_uris: list,
+    training_python_module: str,
     training_env: dict,
     training_timeout_hours: float,
     project_image: str,
@@ -81,6 +83,8 @@ def choose_region(
         export_compressed: Bundled trainer: TFLite export lever.
         training_command: The user's program and arguments; empty = the bundled trainer.
         training_image: The user's image; empty = ``project_image``.
+        training_package_uris: ``gs://`` Python packages Vertex installs (with the module).
+        training_python_module: The module to run from them, ``training_command`` its args.
         training_env: ``NAME: value`` variables for the program (checked; set in the pools).
         training_timeout_hours: How long the program may run (the job's scheduling.timeout).
         project_image: The project's own image (fixed when the pipeline is compiled).
@@ -110,6 +114,7 @@ def choose_region(
     from carbon_aware.intensity import IntensitySnapshot
     from carbon_aware.parameters import integral, validate_run_parameters
     from carbon_aware.planning.constraints import Constraints
+    from carbon_aware.training.binding import fill_model_dir
     from carbon_aware.training.contract import (
         OutputLayout,
         bundled_training_command,
@@ -118,6 +123,7 @@ def choose_region(
     )
     from carbon_aware.training.data_location import check_data_residency
     from carbon_aware.training.job_spec import worker_pool_specs as build_pools
+    from carbon_aware.training.package import module_command
     from carbon_aware.vertex import base_output_directory, normalise_accelerator
 
     accelerator_count, epochs, seed, worker_replica_count, predictions_served = (
@@ -142,6 +148,8 @@ def choose_region(
             "dedupe": dedupe,
             "training_command": training_command,
             "training_image": training_image,
+            "training_package_uris": training_package_uris,
+            "training_python_module": training_python_module,
             "training_env": training_env,
             "training_timeout_hours": training_timeout_hours,
             "worker_replica_count": worker_replica_count,
@@ -173,21 +181,28 @@ def choose_region(
         else ""
     )
     accelerator = normalise_accelerator(accelerator_type, accelerator_count)
-    command = list(training_command) or bundled_training_command(
-        data_uri=data_uri,
-        label_column=label_column,
-        epochs=epochs,
-        seed=seed,
-        dedupe=dedupe,
-        keep_columns=keep_columns,
-        mixed_precision=mixed_precision,
-        export_compressed=export_compressed,
+    command = (
+        module_command(training_python_module, training_command)
+        if training_python_module
+        else list(training_command)
+        or bundled_training_command(
+            data_uri=data_uri,
+            label_column=label_column,
+            epochs=epochs,
+            seed=seed,
+            dedupe=dedupe,
+            keep_columns=keep_columns,
+            mixed_precision=mixed_precision,
+            export_compressed=export_compressed,
+        )
     )
     image = training_image or project_image
+    # A component's command names its outputs in AIP_MODEL_DIR: the job's, in the chosen region.
+    command = fill_model_dir(command, OutputLayout(output_dir).model_dir) if output_dir else command
     pools = (
         build_pools(
             image=image,
-            command=command,
+            command=list(training_command) if training_python_module else command,
             region=chosen.region,
             machine_type=machine_type,
             accelerator_type=accelerator.accelerator_type,
@@ -195,6 +210,8 @@ def choose_region(
             worker_replica_count=worker_replica_count,
             layout=OutputLayout(output_dir),
             data_uri=data_uri,
+            package_uris=list(training_package_uris),
+            python_module=training_python_module,
             env=validate_training_env(training_env),
         )
         if backend == "vertex"

@@ -14,6 +14,7 @@ from kfp.dsl import Model, Output
 def train(
     training_command: list,
     training_image: str,
+    training_package_uris: list,
     data_uri: str,
     region: str,
     machine_type: str,
@@ -33,6 +34,8 @@ def train(
     Args:
         training_command: The program and its arguments (choose-region resolved the default).
         training_image: The image Vertex AI would run it in (recorded, not pulled).
+        training_package_uris: Python packages; local ones are unpacked onto ``PYTHONPATH``
+            (nothing is installed), ``gs://`` ones recorded.
         data_uri: The training data, passed on as ``AIP_TRAINING_DATA_URI``.
         region: The chosen region (recorded with the energy).
         machine_type: Machine type, for the energy estimate when it cannot be measured.
@@ -56,6 +59,7 @@ def train(
         model.path,
         training_command=list(training_command),
         training_image=training_image,
+        package_uris=list(training_package_uris),
         data_uri=data_uri,
         region=region,
         machine=MachineSpec(machine_type, accelerator_type, integral(accelerator_count)),
@@ -71,6 +75,7 @@ def collect_training(
     base_output_directory: str,
     training_command: list,
     training_image: str,
+    training_package_uris: list,
     data_uri: str,
     region: str,
     machine_type: str,
@@ -86,6 +91,7 @@ def collect_training(
         base_output_directory: The job's output directory in the chosen region's bucket.
         training_command: The program the job ran.
         training_image: The image the job ran.
+        training_package_uris: The Python packages Vertex installed for it (recorded).
         data_uri: The training data (its bucket's location is recorded).
         region: The region the job ran in.
         machine_type: Machine type of every replica.
@@ -103,10 +109,12 @@ def collect_training(
     from carbon_aware.parameters import integral
     from carbon_aware.training.collect import collect_run
     from carbon_aware.training.contract import OutputLayout
+    from carbon_aware.training.job_window import custom_job_window
     from carbon_aware.training.runner import MachineSpec
 
     resources = json.loads(gcp_resources or "{}").get("resources") or [{}]
     layout = OutputLayout(base_output_directory)
+    job_resource = str(resources[0].get("resourceUri", ""))
     record = collect_run(
         layout,
         region=region,
@@ -114,9 +122,11 @@ def collect_training(
         worker_replica_count=integral(worker_replica_count),
         training_command=list(training_command),
         training_image=training_image,
+        package_uris=list(training_package_uris),
         data_uri=data_uri,
         backend="vertex",
-        job_resource=str(resources[0].get("resourceUri", "")),
+        job_resource=job_resource,
+        job_window=lambda: custom_job_window(job_resource),
     )
     model.uri = layout.model_dir
     model.metadata["energy_kwh"] = record["energy"]["total_kwh"]

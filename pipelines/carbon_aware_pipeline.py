@@ -9,15 +9,18 @@ step. Both branches live in one compiled template; the untaken branch never runs
 """
 
 import copy
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from carbon_aware.kfp.components import build_components
 from google_cloud_pipeline_components.v1.custom_job import CustomTrainingJobOp
 from kfp import dsl
-from kfp.dsl import HTML, Artifact, Markdown
+from kfp.dsl import HTML, Artifact, Markdown, Model
 from kfp.dsl.graph_component import GraphComponent
 
 from carbon_aware.footprint.orchestration import request_step_resources as small
+
+from .training_step import TrainingStep, with_component_inputs
 
 PIPELINE_NAME = "carbon-aware-training"
 DEFAULT_CANDIDATE_REGIONS = [
@@ -31,38 +34,50 @@ DEFAULT_CANDIDATE_REGIONS = [
 # training_env's default: the program gets the contract's variables and nothing of the user's.
 NO_TRAINING_ENV: dict[str, str] = {}
 VERTEX_TRAIN_TASK = "train-on-vertex"
+NO_PACKAGES: list[str] = []  # training_package_uris' default: no Python package
 # GCPC's run-time placeholder for the service account the pipeline run itself uses.
 PIPELINE_SERVICE_ACCOUNT = "{{$.pipeline_service_account}}"
 
 
 class PipelineOutputs(NamedTuple):
-    """The pipeline's outputs: the report in both forms and the footprint record."""
+    """The pipeline's outputs: the report in both forms, the footprint record and the model."""
 
     report: Markdown
     report_html: HTML
     footprint: Artifact
+    model: Model
 
 
-def build_pipeline(image: str, training: Any = None) -> GraphComponent:
+def build_pipeline(
+    image: str,
+    training: TrainingStep | None = None,
+    arguments: Mapping[str, Any] | None = None,
+    steps_image: str = "",
+) -> GraphComponent:
     """Builds the pipeline with every component on ``image``.
 
     Args:
         image: The project's container image, tagged immutably (commit SHA or digest).
-        training: A :class:`.own_component.TrainingProgram` whose image and command
-            become the defaults of ``training_image`` and ``training_command``; None keeps the
-            bundled trainer as the default.
+        training: A team's component as the training program (see
+            :func:`carbon_aware.kfp.carbon_aware_training`): its inputs become pipeline inputs,
+            its image the default ``training_image``, and ``training_command`` its bound command.
+            None keeps the bundled trainer.
+        arguments: Defaults for the pipeline's inputs (only with ``training``).
+        steps_image: The project's image without TensorFlow for the steps that never import
+            it (empty: ``image`` for every step).
 
     Returns:
-        The pipeline, ready for ``kfp.compiler.Compiler().compile``.
+        The pipeline, ready for ``kfp.compiler.Compiler().compile`` or to call as one step.
     """
-    ops = build_components(image)
-    default_command: list[str] = list(training.command) if training else []
+    ops = build_components(image, steps_image)
+    default_command: list[str] = []
     default_image: str = training.image if training else ""
+    # The component's input channels, filled in by with_component_inputs before the body runs.
+    component_inputs: dict[str, Any] = {}
     # GCPC's op under our task name, so the step reads as what it is in the Vertex console.
     vertex_job = copy.deepcopy(CustomTrainingJobOp)
     vertex_job.component_spec.name = VERTEX_TRAIN_TASK
 
-    @dsl.pipeline(name=PIPELINE_NAME, description="Train where the grid is cleanest; report it.")
     def carbon_aware_training(
         candidate_regions: list = DEFAULT_CANDIDATE_REGIONS,
         baseline_region: str = "us-central1",
@@ -84,6 +99,8 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
         export_compressed: bool = False,
         training_command: list = default_command,
         training_image: str = default_image,
+        training_package_uris: list = NO_PACKAGES,
+        training_python_module: str = "",
         worker_replica_count: int = 0,
         training_env: dict = NO_TRAINING_ENV,
         training_timeout_hours: float = 72.0,
@@ -127,6 +144,12 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
                 ``["python", "-m", "my_pkg.train"]``; empty runs the bundled trainer.
             training_image: The image the custom job runs it in (registry host and tag);
                 empty = the project's image. Recorded, not pulled, by a local run.
+            training_package_uris: ``gs://`` Python source distributions Vertex AI installs on
+                ``training_image`` (a prebuilt training container) before running
+                ``training_python_module``; locally, local package paths are unpacked, not
+                installed.
+            training_python_module: The module to run (``python -m``), with the elements of
+                ``training_command`` as its arguments; empty = ``training_command`` is a program.
             worker_replica_count: Workers of a second pool beside the chief, on the same machine
                 and accelerator (Vertex distributed training); 0 = the chief alone.
             training_env: ``NAME: value`` variables for your program (no credentials: they are
@@ -150,6 +173,8 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             planned_start_utc: Start the plan chose (set by ``submit --start-within``); empty: none.
             planned_carbon_intensity: The plan's expected gCO2e/kWh there; 0 with no plan.
         """
+        if training is not None:
+            training_command = training.bind_task(component_inputs).output
         fetch = ops.fetch_intensity(
             candidate_regions=candidate_regions,
             baseline_region=baseline_region,
@@ -186,6 +211,8 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             export_compressed=export_compressed,
             training_command=training_command,
             training_image=training_image,
+            training_package_uris=training_package_uris,
+            training_python_module=training_python_module,
             training_env=training_env,
             training_timeout_hours=training_timeout_hours,
             project_image=image,
@@ -203,6 +230,7 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
         program = {
             "training_command": choose.outputs["training_command"],
             "training_image": choose.outputs["training_image"],
+            "training_package_uris": training_package_uris,
             "data_uri": data_uri,
             "region": region,
             "machine_type": machine_type,
@@ -265,6 +293,15 @@ def build_pipeline(image: str, training: Any = None) -> GraphComponent:
             report=report.outputs["report"],
             report_html=report.outputs["report_html"],
             footprint=report.outputs["footprint"],
+            model=evaluation.outputs["model"],
         )
 
-    return carbon_aware_training
+    body = carbon_aware_training
+    if training is not None:
+        body = with_component_inputs(body, training, arguments or {}, component_inputs)
+    elif arguments:
+        raise ValueError("arguments need a training component")
+    describe = dsl.pipeline(
+        name=PIPELINE_NAME, description="Train where the grid is cleanest; report it."
+    )
+    return describe(body)

@@ -31,17 +31,20 @@ def validate_image(image: str) -> str:
     return image
 
 
-def compile_pipeline(image: str, output: str | Path) -> Path:
+def compile_pipeline(image: str, output: str | Path, steps_image: str = "") -> Path:
     """Compiles the pipeline for ``image`` into ``output`` (deterministic for the same inputs).
 
     Args:
         image: The project's container image (immutable tag or digest).
         output: Where to write the pipeline YAML.
+        steps_image: The same image built without TensorFlow (``--target steps``), for the steps
+            that never import it; empty runs every step on ``image``.
 
     Returns:
         The path written.
     """
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(build_pipeline(validate_image(image)), str(path))
+    steps = validate_image(steps_image) if steps_image else ""
+    compiler.Compiler().compile(build_pipeline(validate_image(image), steps_image=steps), str(path))
     return path

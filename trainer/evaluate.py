@@ -229,3 +229,52 @@ def evaluate_model(training_output_dir: str) -> EvaluationResult:
         ),
         evaluated_at_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     )
+
+
+def publish_evaluation(training_output_dir: str) -> EvaluationResult:
+    """Evaluates the trained model and writes what evaluate publishes, as any program may.
+
+    Adds the test-set ``accuracy``, ``auc``, ``log_loss``, ``n_test`` (and each TFLite copy's
+    accuracy and size) to ``metrics.json``; writes ``classification_metrics.json`` (confusion
+    matrix, ROC curve) and, with compressed copies, ``precision_variants.json``: the files
+    :mod:`carbon_aware.training.evaluation` documents.
+
+    Args:
+        training_output_dir: The training ``output_dir`` (local or ``gs://``).
+
+    Returns:
+        The evaluation.
+    """
+    result = evaluate_model(training_output_dir)
+    metrics_uri = storage.join_uri(training_output_dir, "metrics.json")
+    metrics: dict[str, float] = {
+        str(k): float(v) for k, v in json.loads(storage.read_text(metrics_uri)).items()
+    }
+    metrics.update(
+        {
+            "accuracy": result.accuracy,
+            "auc": result.auc,
+            "log_loss": result.log_loss,
+            "n_test": float(result.n_test),
+        }
+    )
+    for variant in result.precision_variants:
+        if variant["format"] == "tflite":
+            prefix = f"tflite_{variant['precision']}"
+            metrics[f"{prefix}_accuracy"] = float(variant["accuracy"])
+            metrics[f"{prefix}_size_bytes"] = float(variant["size_bytes"])
+    classification = {
+        "classes": result.classes,
+        "confusion_matrix": result.confusion_matrix,
+        "roc_curve": result.roc_curve,
+    }
+    files = {
+        "metrics.json": metrics,
+        "classification_metrics.json": classification,
+    }
+    if result.precision_variants:
+        files["precision_variants.json"] = result.precision_variants
+    for name, payload in files.items():
+        text = json.dumps(payload, indent=2) + "\n"
+        storage.write_text(storage.join_uri(training_output_dir, name), text)
+    return result

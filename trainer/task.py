@@ -12,7 +12,11 @@ import json
 import os
 import sys
 
-from .train import TrainConfig, train
+from carbon_aware.storage import StorageError
+
+from .distributed import worker_role
+from .evaluate import publish_evaluation
+from .train import TrainConfig, load_checked_data, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--output-dir",
         default=model_dir or None,
-        required=not model_dir,
         help="directory or gs:// URI for the model and run record (default: $AIP_MODEL_DIR)",
     )
     parser.add_argument(
@@ -68,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.export_compressed,
         help="also write float32, float16 and int8 TFLite copies of the model (default: off)",
     )
+    parser.add_argument(
+        "--check-only",
+        action="store_true",
+        help="run the data checks training makes (file, label, rows, classes, levers), then "
+        "exit without training or writing anything",
+    )
     return parser
 
 
@@ -80,7 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         0 on success, 2 on invalid input (the message goes to stderr).
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.output_dir:
+        if not args.check_only:
+            parser.error("--output-dir is required when AIP_MODEL_DIR is not set")
+        args.output_dir = "unused"  # --check-only writes nothing
     try:
         config = TrainConfig(
             data_uri=args.data_uri,
@@ -99,7 +113,20 @@ def main(argv: list[str] | None = None) -> int:
             mixed_precision=args.mixed_precision,
             export_compressed=args.export_compressed,
         )
+        if args.check_only:
+            try:
+                load_checked_data(config)
+            except StorageError as exc:
+                raise ValueError(
+                    f"--data-uri {args.data_uri!r} cannot be read here: {exc}"
+                ) from None
+            print(json.dumps({"data_checks": "passed"}), flush=True)
+            return 0
         result = train(config)
+        # The test-set evaluation, in the files evaluate publishes for any program; only the
+        # chief wrote the model (other workers of a distributed run trained into scratch).
+        if worker_role(os.environ).is_chief:
+            publish_evaluation(config.output_dir)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -116,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows_removed": record["data_efficiency"]["rows_removed"],
         "precision_note": record["precision"]["note"],
         "compressed_export_s": (record["compressed_export"] or {}).get("seconds"),
+        "distribution": record["distribution"],
     }
     print(json.dumps(summary), flush=True)
     return 0

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +28,7 @@ import numpy as np
 from carbon_aware import storage
 from carbon_aware.measurement import energy
 
-from . import data, efficiency, precision
+from . import data, distributed, efficiency, precision
 
 SCHEMA_VERSION = 1
 EARLY_STOPPING_PATIENCE = 5
@@ -162,6 +164,59 @@ def _export_compressed(
     return {**block, "energy": meter.result.to_dict()}
 
 
+def load_checked_data(config: TrainConfig) -> tuple[Any, dict[str, Any]]:
+    """Loads the table and runs every data check training makes, without training.
+
+    The file exists and parses, the label column is there, there are enough rows and classes,
+    ``dedupe=key:`` and ``keep_columns`` name real columns, and the table is still usable after
+    those levers. ``python -m carbon_aware.trainer.task --check-only`` runs exactly this.
+
+    Returns:
+        The table after the data-efficiency levers, and the levers' record.
+
+    Raises:
+        ValueError: Naming what is wrong with the data.
+    """
+    loaded = data.load_table(config.data_uri, config.label_column)
+    df, efficiency_record = efficiency.apply_levers(
+        loaded, config.label_column, config.dedupe, config.keep_columns
+    )
+    if efficiency_record["applied"]:
+        levers = f"dedupe={config.dedupe!r} and keep_columns={config.keep_columns!r}"
+        name = f"{data.dataset_name(config.data_uri)} after {levers}"
+        data.validate(df, name, config.label_column)
+    return df, efficiency_record
+
+
+def _fit_one_worker(
+    keras: ModuleType,
+    config: TrainConfig,
+    classes: list[Any],
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+) -> tuple[Any, dict[str, list[float]]]:
+    """Keras ``fit`` with early stopping on one worker; the model and its per-epoch history."""
+    model = _build_model(keras, x_train.shape[1], len(classes), config.learning_rate)
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        callbacks=[
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=EARLY_STOPPING_PATIENCE,
+                restore_best_weights=True,
+            )
+        ],
+        verbose=0,
+    )
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
 def train(config: TrainConfig) -> TrainResult:
     """Train a classifier as ``config`` says and write its artefacts to ``output_dir``.
 
@@ -184,17 +239,22 @@ def train(config: TrainConfig) -> TrainResult:
     """
     import joblib
 
+    role = distributed.worker_role(os.environ)
+    strategy = None
+    if role.distributed:
+        import tensorflow as tf
+
+        # Before any other TensorFlow op, as the strategy requires.
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    loaded = data.load_table(config.data_uri, config.label_column)
-    df, efficiency_record = efficiency.apply_levers(
-        loaded, config.label_column, config.dedupe, config.keep_columns
+    df, efficiency_record = load_checked_data(config)
+    # Only the chief writes the model and metrics; other workers write into a scratch dir.
+    out = (
+        storage.prepare_output_dir(config.output_dir)
+        if role.is_chief
+        else Path(tempfile.mkdtemp(prefix="carbon-aware-worker-scratch-"))
     )
-    if efficiency_record["applied"]:
-        levers = f"dedupe={config.dedupe!r} and keep_columns={config.keep_columns!r}"
-        name = f"{data.dataset_name(config.data_uri)} after {levers}"
-        data.validate(df, name, config.label_column)
-    out = storage.prepare_output_dir(config.output_dir)
     train_df, val_df, test_df = data.split(df, config.label_column, config.seed)
     classes = data.class_labels(df[config.label_column])
     features = [c for c in df.columns if c != config.label_column]
@@ -206,7 +266,8 @@ def train(config: TrainConfig) -> TrainResult:
     y_val = data.encode_labels(val_df[config.label_column], classes)
 
     keras = load_keras()
-    keras.backend.clear_session()
+    if strategy is None:
+        keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
     with (
         precision.precision_policy(keras, config.mixed_precision) as precision_record,
@@ -214,28 +275,38 @@ def train(config: TrainConfig) -> TrainResult:
             config.region, config.machine_type, config.accelerator_type, config.accelerator_count
         ) as meter,
     ):
-        model = _build_model(keras, x_train.shape[1], len(classes), config.learning_rate)
-        history = model.fit(
-            x_train,
-            y_train,
-            validation_data=(x_val, y_val),
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            callbacks=[
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss",
-                    patience=EARLY_STOPPING_PATIENCE,
-                    restore_best_weights=True,
-                )
-            ],
-            verbose=0,
-        )
+        if strategy is not None:
+            model, per_epoch, steps = distributed.fit_multi_worker(
+                strategy,
+                keras,
+                lambda: _build_model(keras, x_train.shape[1], len(classes), config.learning_rate),
+                (x_train, y_train, x_val, y_val),
+                n_classes=len(classes),
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                seed=config.seed,
+                patience=EARLY_STOPPING_PATIENCE,
+            )
+        else:
+            model, per_epoch = _fit_one_worker(
+                keras, config, classes, x_train, y_train, x_val, y_val
+            )
+            steps = distributed.steps_per_epoch(len(x_train), config.batch_size, 1)
     assert meter.result is not None
 
-    per_epoch = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     epochs_run = len(per_epoch["loss"])
-    final_train = model.evaluate(x_train, y_train, verbose=0, return_dict=True)
-    final_val = model.evaluate(x_val, y_val, verbose=0, return_dict=True)
+    if strategy is not None:
+        train_loss, train_accuracy = distributed.loss_and_accuracy(
+            model, x_train, y_train, len(classes) == 2
+        )
+        val_loss, val_accuracy = distributed.loss_and_accuracy(
+            model, x_val, y_val, len(classes) == 2
+        )
+        final_train = {"loss": train_loss, "accuracy": train_accuracy}
+        final_val = {"loss": val_loss, "accuracy": val_accuracy}
+    else:
+        final_train = model.evaluate(x_train, y_train, verbose=0, return_dict=True)
+        final_val = model.evaluate(x_val, y_val, verbose=0, return_dict=True)
     metrics: dict[str, Any] = {
         "train_loss": float(final_train["loss"]),
         "train_accuracy": float(final_train["accuracy"]),
@@ -251,7 +322,9 @@ def train(config: TrainConfig) -> TrainResult:
     _write_json(out / "classes.json", classes)
     _write_json(out / "training_metrics.json", {**metrics, "history": per_epoch})
     compressed = (
-        _export_compressed(config, model, out, x_train) if config.export_compressed else None
+        _export_compressed(config, model, out, x_train)
+        if config.export_compressed and role.is_chief
+        else None
     )
 
     import tensorflow as tf
@@ -273,6 +346,13 @@ def train(config: TrainConfig) -> TrainResult:
             "keras_version": keras.__version__,
         },
         "energy": meter.result.to_dict(),
+        "distribution": {
+            "strategy": "MultiWorkerMirroredStrategy" if strategy is not None else "none",
+            "workers": role.workers,
+            "task": role.task,
+            "global_batch_size": config.batch_size * role.workers,
+            "steps_per_epoch_per_worker": steps,
+        },
         "dataset": {
             "uri": data.dataset_name(config.data_uri),
             "label_column": config.label_column,
@@ -295,5 +375,8 @@ def train(config: TrainConfig) -> TrainResult:
     _write_json(out / "run_record.json", run_record)
     # The training contract's metrics file: flat numbers, which evaluate publishes and gates on.
     _write_json(out / "metrics.json", {k: float(v) for k, v in metrics.items()})
+    if not role.is_chief:
+        shutil.rmtree(out, ignore_errors=True)
+        return TrainResult(model_dir="", metrics=metrics, run_record=run_record)
     storage.publish_output_dir(config.output_dir, out)
     return TrainResult(model_dir=config.output_dir, metrics=metrics, run_record=run_record)

@@ -65,7 +65,8 @@ def validate_project(project: str) -> str:
     if not _PROJECT.fullmatch(project):
         raise ValueError(
             f"--project {project!r} is not a Google Cloud project id: 6-30 lowercase letters, "
-            "digits or hyphens, starting with a letter and not ending with a hyphen"
+            "digits or hyphens, starting with a letter and not ending with a hyphen, e.g. "
+            "my-proj-123"
         )
     return project
 

@@ -100,7 +100,9 @@ def load_spec(template: str, credentials: Any = None) -> dict[str, Any]:
     if not REGISTRY_TEMPLATE.fullmatch(template):
         raise ValueError(
             f"--template {template!r}: a URL must be an Artifact Registry template, "
-            "https://REGION-kfp.pkg.dev/PROJECT/REPO/PACKAGE/sha256:… (or /TAG)"
+            "https://<region>-kfp.pkg.dev/<project id>/<repository>/<package>/<tag or sha256:…>, "
+            "e.g. https://europe-west4-kfp.pkg.dev/my-proj/carbon-aware-pipelines/"
+            "carbon-aware-training/v1"
         )
     from google.cloud.aiplatform.utils import yaml_utils
 
@@ -251,7 +253,10 @@ def _check_target(
     project: str, location: str, pipeline_root: str | None, service_account: str | None
 ) -> None:
     if not PROJECT_ID.fullmatch(project):
-        raise ValueError(f"--project {project!r} is not a Google Cloud project id")
+        raise ValueError(
+            f"--project {project!r} is not a Google Cloud project id: 6-30 lowercase letters, "
+            "digits or hyphens, starting with a letter, e.g. my-proj-123"
+        )
     if location != location.strip():
         raise ValueError(f"--location {location!r} has surrounding whitespace; give the region id")
     try:
@@ -395,8 +400,9 @@ def run_upload(args: Any) -> int:
     host = args.host.rstrip("/")
     if not REGISTRY_HOST.fullmatch(host):
         raise ValueError(
-            f"--host {args.host!r} must be https://REGION-kfp.pkg.dev/PROJECT/REPO "
-            "(an Artifact Registry repository of format KFP)"
+            f"--host {args.host!r} must be an Artifact Registry repository of format KFP, "
+            "https://<region>-kfp.pkg.dev/<project id>/<repository>, e.g. "
+            "https://europe-west4-kfp.pkg.dev/my-proj/carbon-aware-pipelines"
         )
     spec = load_template(args.template)
     require_registry_images(spec, args.template)

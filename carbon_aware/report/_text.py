@@ -37,6 +37,19 @@ def pct(value: float | None) -> str:
     return "0.0" if text == "-0.0" else text
 
 
+def sig(value: float | None, figures: int = SIGNIFICANT) -> str:
+    """A number to ``figures`` significant figures, no padding zeros: 20 not 20.0000, 0.0122."""
+    if value is None:
+        return "n/a"
+    if value == 0:
+        return "0"
+    if abs(value) < 10**-MAX_DECIMALS:
+        return f"{value:.2e}"
+    decimals = max(figures - 1 - math.floor(math.log10(abs(value))), 0)
+    text = f"{value:,.{min(decimals, MAX_DECIMALS)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 # Untrusted text (metric names, the command, paths, providers' strings) is shown at most this long.
 MAX_SHOWN_CHARS = 300
 # Characters that are Markdown or HTML syntax: written as numeric character references, which

@@ -14,6 +14,7 @@ from carbon_aware.intensity.base import IntensityReading
 from carbon_aware.report._text import fmt, pct
 from carbon_aware.report.bounds import orchestration_text
 from carbon_aware.report.charts import emissions_chart_png, history_chart_png, intensity_chart_png
+from carbon_aware.report.context import saving_in_context
 from carbon_aware.report.markdown import HISTORY_HEADING, INTENSITY_HEADING, SAVINGS_HEADING
 
 _STYLE = """
@@ -121,7 +122,7 @@ def render_html(
 
     Args:
         footprint: The run's footprint record.
-        decision: choose-region's decision (unused beyond the Markdown; kept for symmetry).
+        decision: choose-region's decision (its excluded regions are drawn with the reason).
         markdown_text: :func:`render_markdown` output; its sections become the page body.
         intensity_series: Intensity readings per region around the run, when fetched.
         history: The Carbon Footprint export summary, when configured.
@@ -131,7 +132,11 @@ def render_html(
     """
     sections = markdown_text.split("\n## ", 1)
     body = markdown_to_html("## " + sections[1]) if len(sections) > 1 else ""
-    emissions = _img("emissions-chart", "gCO2e per region", emissions_chart_png(footprint))
+    emissions = _img(
+        "emissions-chart",
+        "gCO2e per region, with ranges; excluded regions with the reason",
+        emissions_chart_png(footprint, decision.exclusions),
+    )
     body = _after(body, SAVINGS_HEADING, emissions)
     series = intensity_series or {}
     window = footprint.intensity_window
@@ -182,6 +187,7 @@ def render_html(
 across the ranges).
 Orchestration: <b id="orchestration-g">{orchestration_text(footprint)}</b>; net saving
 <b id="net-savings-g">{fmt(footprint.net_savings_g_vs_baseline)}</b> g.
+<span id="saving-context">{html.escape(saving_in_context(footprint.savings_g_vs_baseline))}.</span>
 Embodied: <b id="embodied-g">{fmt(footprint.embodied_g)}</b> gCO2e.
 Total (operational + orchestration + embodied, = SCI x R):
 <b id="total-co2e-g">{fmt(footprint.total_co2e_g)}</b> gCO2e.

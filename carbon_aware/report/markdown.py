@@ -145,6 +145,11 @@ def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]
             f"- Backend: {md_code(run.get('backend', '?'))}; outputs in "
             f"{md_code(training.get('output_dir'))}",
         ]
+        if training.get("image_tag_mutable"):
+            lines.append(
+                "- The image tag is mutable (`:latest`, as Google publishes its prebuilt "
+                "training containers): a later run of the same tag may get a different image"
+            )
     if replicas:
         lines.append(
             f"- Replicas: {replicas.get('count')} ({replicas.get('measured')} measured, "

@@ -9,6 +9,7 @@ the record says how many were measured and how many estimated.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from carbon_aware.training.contract import (
     METRICS_FILE,
     ContractError,
     OutputLayout,
+    image_tag_is_mutable,
     parse_metrics,
 )
 from carbon_aware.training.data_location import locate_data
@@ -158,6 +160,8 @@ def collect_run(
     data_uri: str,
     backend: str,
     job_resource: str = "",
+    package_uris: list[str] | None = None,
+    job_window: Callable[[], tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
     """Builds the run record from what the replicas and the program wrote.
 
@@ -171,6 +175,10 @@ def collect_run(
         data_uri: The training data (its location is recorded).
         backend: ``local`` or ``vertex``.
         job_resource: The Vertex custom job's resource name, where there is one.
+        package_uris: The Python packages the program was installed from (recorded).
+        job_window: Reads the custom job's start and end (epoch seconds) where no replica left
+            a record (a package run whose image lacks this project: nothing inside the job
+            could record it); each replica is then estimated over that window.
 
     Returns:
         The run record (schema 2): times, machine, summed energy, replicas, metrics, data.
@@ -179,6 +187,24 @@ def collect_run(
         ValueError: No replica left a record, or ``metrics.json`` breaks the contract.
     """
     replicas = read_replica_records(layout, machine)
+    if not replicas and job_window is not None:
+        start, end = job_window()
+        replicas = [
+            _estimated(
+                {
+                    "replica": "workerpool0-0",
+                    "wrapped": False,
+                    "machine": asdict(machine),
+                    "start_utc": _utc(start),
+                    "end_utc": _utc(end),
+                    "duration_s": max(0.0, end - start),
+                    "exit_code": 0,
+                },
+                machine,
+                "no record inside the job (python_package_spec ran the module without "
+                "carbon-aware-vertex); the custom job's running time from Vertex AI",
+            )
+        ]
     if not replicas:
         raise ValueError(
             f"no replica record under {layout.records_dir}: the training job wrote nothing "
@@ -230,6 +256,8 @@ def collect_run(
         "training": {
             "command": list(training_command),
             "image": training_image,
+            "image_tag_mutable": image_tag_is_mutable(training_image),
+            "package_uris": list(package_uris or []),
             "output_dir": layout.root,
             "model_dir": layout.model_dir,
             "job_resource": job_resource,

@@ -30,6 +30,16 @@ _IMAGE = re.compile(
     r"(?P<host>[a-z0-9.-]+\.[a-z0-9.-]+(:\d+)?|localhost(:\d+)?)/"
     r"[a-z0-9._/-]+(?P<ref>:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
 )
+# Google's prebuilt containers for custom training, as Vertex AI publishes them: in the
+# ``vertex-ai/training`` repository of the us, europe and asia Artifact Registry multi-regions, only
+# under the mutable ``:latest`` tag ("Prebuilt containers for custom training",
+# https://cloud.google.com/vertex-ai/docs/training/pre-built-containers, and its list in
+# https://cloud.google.com/vertex-ai/docs/supported-frameworks-list, e.g.
+# ``us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-14.py310:latest``; read 2026-12-06).
+PREBUILT_TRAINING_IMAGE = re.compile(
+    r"(?:us|europe|asia)-docker\.pkg\.dev/vertex-ai/training/[a-z0-9][a-z0-9._-]*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
+)
 _METRIC_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 # training_env: POSIX-style variable names, a bounded number of short values (they travel in the
 # run's parameters and the custom job's container spec, both visible in the console).
@@ -201,12 +211,28 @@ def validate_training_image(image: Any) -> str:
             "an immutable tag or digest, e.g. europe-docker.pkg.dev/my-proj/train/model:3f2a1bc "
             "(empty = the project's image)"
         )
-    if match.group("ref") == ":latest":
+    if match.group("ref") == ":latest" and not is_prebuilt_training_image(image):
         raise ContractError(
             f"training_image {image!r} uses the mutable tag 'latest'; tag it with a version or "
-            "a commit SHA, or give the digest"
+            "a commit SHA, or give the digest (only Google's prebuilt training containers, "
+            "{us,europe,asia}-docker.pkg.dev/vertex-ai/training/NAME:latest, are taken as "
+            "published)"
         )
     return image
+
+
+def is_prebuilt_training_image(image: str) -> bool:
+    """Whether ``image`` is one of Google's prebuilt containers for custom training."""
+    return PREBUILT_TRAINING_IMAGE.fullmatch(image) is not None
+
+
+def image_tag_is_mutable(image: str) -> bool:
+    """Whether ``image`` is tagged ``:latest``, a tag its publisher moves to new builds.
+
+    Google's prebuilt training containers are published under ``:latest`` only, so a run on one
+    may not be repeatable on the same image; the run record and the report say so.
+    """
+    return image.endswith(":latest") and "@" not in image
 
 
 def validate_worker_replica_count(count: Any) -> int:
@@ -287,12 +313,31 @@ def bundled_training_command(
     return command
 
 
+# The module a lightweight KFP component's command runs (kfp.dsl.component_factory.EXECUTOR_MODULE).
+KFP_EXECUTOR_MODULE = "kfp.dsl.executor_main"
+_BARE_PYTHON3 = re.compile(r"(?<![\w/.-])python3(?![\w.-])")
+
+
 def local_command(command: Sequence[str], python: str = sys.executable) -> list[str]:
     """The command as a local run executes it: a leading ``python`` is this interpreter.
 
     So a script run by the local pipeline sees the same packages as the pipeline itself.
     """
     parts = list(command)
+    if any(KFP_EXECUTOR_MODULE in part for part in parts):
+        # A lightweight KFP component: `python3` in its shell lines is this interpreter, as
+        # kfp.local's SubprocessRunner runs it (the embedded user code is left alone).
+        code = next(
+            (
+                i + 1
+                for i, part in enumerate(parts)
+                if '"$program_path/ephemeral_component.py"' in part
+            ),
+            None,
+        )
+        return [
+            part if i == code else _BARE_PYTHON3.sub(python, part) for i, part in enumerate(parts)
+        ]
     if parts and parts[0] in ("python", "python3"):
         parts[0] = python
     return parts

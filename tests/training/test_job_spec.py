@@ -118,3 +118,16 @@ def test_an_image_with_this_package_hands_over_to_the_measuring_entrypoint(tmp_p
     assert record["wrapped"] is True and record["region"] == "europe-west1"
     assert record["machine"]["machine_type"] == "n1-standard-4"
     assert not (tmp_path / "gcs").exists(), "the measuring entrypoint writes through the API"
+
+
+def test_an_image_without_this_package_gets_the_training_data_uri_too(tmp_path):
+    """The plain-sh path hands AIP_TRAINING_DATA_URI to the program as the measuring one does."""
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    (bare / "python3").write_text("#!/bin/sh\nexit 1\n")
+    (bare / "python3").chmod(0o755)
+    result = run_entrypoint(
+        tmp_path, [str(bare)], ["sh", "-c", 'echo "data=$AIP_TRAINING_DATA_URI"']
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["data=gs://proj-data/d.csv"]

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from carbon_aware.kfp.pipelines.own_component import compile_around, training_program
+from carbon_aware.kfp.pipelines.own_component import compile_around
 from kfp import dsl
 
 from carbon_aware.delivery.local_run import PipelineRunError, run_local
@@ -119,26 +119,6 @@ def test_bad_training_parameters_are_refused_before_anything_runs(compiled_templ
         with pytest.raises(ValueError, match=message):
             run_local(compiled_template, tmp_path / "out", params)
         assert not (tmp_path / "out").exists()
-
-
-@dsl.container_component
-def their_training(accuracy: float, epochs: int = 3):
-    """A team's existing training step."""
-    return dsl.ContainerSpec(
-        image="europe-docker.pkg.dev/team/train/prog:v4",
-        command=["python", "train.py"],
-        args=["--accuracy", accuracy, dsl.ConcatPlaceholder(["--epochs=", epochs])],
-    )
-
-
-def test_the_python_api_reads_the_components_program():
-    program = training_program(their_training, {"accuracy": 0.9})
-    assert program.image == "europe-docker.pkg.dev/team/train/prog:v4"
-    assert program.command == ["python", "train.py", "--accuracy", "0.9", "--epochs=3"]
-    with pytest.raises(ValueError, match=r"input 'accuracy' of component .* has no default"):
-        training_program(their_training)
-    with pytest.raises(ValueError, match="arguments lr are not inputs"):
-        training_program(their_training, {"accuracy": 1, "lr": 2})
 
 
 @pytest.mark.slow

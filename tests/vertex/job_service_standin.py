@@ -6,7 +6,8 @@ CreateCustomJob records the request and answers with the job PENDING, as Vertex 
 GetCustomJob then runs every replica of every worker pool as a subprocess with the environment
 Vertex gives a custom job (``AIP_MODEL_DIR`` and friends from ``base_output_directory``,
 ``CLOUD_ML_JOB_ID``, ``CLUSTER_SPEC``, ``TF_CONFIG``) and answers SUCCEEDED or FAILED. What it
-stands in for: the Vertex control plane and the VMs (here, this machine).
+stands in for: the Vertex control plane and the VMs (here, this machine, or given a ``runner``
+from :mod:`containers`, a container of the job's own image per replica).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,8 @@ from google.cloud.aiplatform_v1.types import custom_job as custom_job_types
 from google.cloud.aiplatform_v1.types import job_service, job_state
 
 SERVICE = "google.cloud.aiplatform.v1.JobService"
+# (replica name, image, command, environment, log file) -> exit code.
+Runner = Callable[[str, str, Sequence[str], Mapping[str, str], Path], int]
 
 
 @dataclass
@@ -37,13 +42,22 @@ class CapturedJob:
     message: Any = None
     worker_logs: list[Path] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
+    # When the replicas ran (what Vertex reports as the job's start_time and end_time).
+    window: tuple[datetime, datetime] | None = None
 
 
 class JobServiceStandIn:
     """Serves CreateCustomJob / GetCustomJob / CancelCustomJob on 127.0.0.1."""
 
-    def __init__(self, worker_env: dict[str, str], log_dir: Path, run_workers: bool = True):
+    def __init__(
+        self,
+        worker_env: dict[str, str],
+        log_dir: Path,
+        run_workers: bool = True,
+        runner: Runner | None = None,
+    ):
         self.worker_env = worker_env
+        self.runner = runner
         self.log_dir = log_dir
         self.run_workers = run_workers
         self.jobs: list[CapturedJob] = []
@@ -96,7 +110,9 @@ class JobServiceStandIn:
     def _get(self, request: Any, context: Any) -> Any:
         captured = next(job for job in self.jobs if job.name == request.name)
         if self._states[request.name] == job_state.JobState.JOB_STATE_PENDING:
+            started = datetime.now(UTC)
             ok = self._run(captured) if self.run_workers else True
+            captured.window = (started, datetime.now(UTC))
             self._states[request.name] = (
                 job_state.JobState.JOB_STATE_SUCCEEDED
                 if ok
@@ -105,6 +121,8 @@ class JobServiceStandIn:
         response = custom_job_types.CustomJob(captured.request)
         response.name = request.name
         response.state = self._states[request.name]
+        if captured.window:
+            response.start_time, response.end_time = captured.window
         if response.state == job_state.JobState.JOB_STATE_FAILED:
             response.error.code = 3  # INVALID_ARGUMENT: the user's program failed
             response.error.message = "The replica workerpool0-0 exited with a non-zero status"
@@ -144,17 +162,69 @@ class JobServiceStandIn:
                         }
                     ),
                 }
-                for item in pool["container_spec"].get("env", []):
+                for item in pool.get("container_spec", {}).get("env", []):
                     env[item["name"]] = item["value"]
-                container = pool["container_spec"]
-                command = list(container["command"]) + list(container.get("args", []))
+                command = self._replica_command(pool, env)
                 log = self.log_dir / f"{task['type']}-{replica}.log"
-                with log.open("w", encoding="utf-8") as handle:
-                    code = subprocess.run(
-                        command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
-                    ).returncode
+                if self.runner is not None:
+                    replica_name = f"{task['type']}-{replica}"
+                    code = self.runner(replica_name, container["image_uri"], command, env, log)
+                else:
+                    with log.open("w", encoding="utf-8") as handle:
+                        code = subprocess.run(
+                            command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
+                        ).returncode
                 job.worker_logs.append(log)
                 job.exit_codes.append(code)
                 if code != 0:
                     return False
         return True
+
+    def _replica_command(self, pool: dict[str, Any], env: dict[str, str]) -> list[str]:
+        """The pool's process: its container command, or its Python package run as Vertex does.
+
+        For ``python_package_spec`` Vertex pip-installs ``package_uris`` into the executor image
+        and runs ``python -m python_module args``. Here each package is read from Cloud Storage
+        (the emulator), pip-installed without dependencies into a folder of this job (this
+        machine plays the image, which has the dependencies), and put on ``PYTHONPATH``.
+        """
+        if "python_package_spec" in pool:
+            package = pool["python_package_spec"]
+            for item in package.get("env", []):
+                env[item["name"]] = item["value"]
+            site = self._install(package["package_uris"], env)
+            env["PYTHONPATH"] = ":".join(filter(None, [site, env.get("PYTHONPATH", "")]))
+            return ["python", "-m", package["python_module"], *package.get("args", [])]
+        container = pool["container_spec"]
+        return list(container["command"]) + list(container.get("args", []))
+
+    def _install(self, package_uris: list[str], env: dict[str, str]) -> str:
+        """pip-installs the packages into a folder of this job; returns the folder."""
+        from carbon_aware import storage
+
+        site = self.log_dir / "site-packages"
+        downloads = self.log_dir / "packages"
+        downloads.mkdir(exist_ok=True)
+        files = []
+        for uri in package_uris:
+            local = downloads / uri.rsplit("/", 1)[-1]
+            local.write_bytes(storage.fetch(uri).read_bytes())
+            files.append(str(local))
+        subprocess.run(
+            [
+                "python",
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "--target",
+                str(site),
+                *files,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        return str(site)

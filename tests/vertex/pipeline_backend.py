@@ -4,11 +4,13 @@ It walks the template's DAGs as the backend does: resolves every task's inputs (
 parameters, upstream outputs, constants and the placeholders nested in them), evaluates the
 ``triggerPolicy`` conditions, picks ``OneOf`` outputs, builds each executor's input, substitutes
 the container's placeholders and runs the container command as a subprocess (this machine plays
-the container: the project is installed here, as in the image). Nested placeholders are
+the container: the project is installed here, as in the image), or, given a ``runner`` (see
+:mod:`containers`), inside the executor's own image with the pipeline root under a ``/gcs``
+mount, artifacts named by ``gs://`` URIs as on Vertex. Nested placeholders are
 substituted either ``typed`` (a string that is exactly one placeholder becomes the typed value)
 or ``textual`` (placeholders are replaced by their text everywhere), since we cannot know which
-one Vertex does (GCPC b/353577594). Artifacts live in a local pipeline root instead of
-``gs://…`` mounted at ``/gcs``.
+one Vertex does (GCPC b/353577594). Without a runner, artifacts live in a local pipeline root
+instead of ``gs://…`` mounted at ``/gcs``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,10 @@ _CONDITION = re.compile(r"^inputs\.parameter_values\['([^']+)'\] == '([^']*)'$")
 
 class BackendError(RuntimeError):
     """A task failed, or the template uses something this stand-in does not resolve."""
+
+
+# (task name, image, command, environment, log file) -> exit code: runs one executor somewhere.
+Runner = Callable[[str, str, Sequence[str], Mapping[str, str], Path], int]
 
 
 class StopAfter(Exception):
@@ -61,9 +67,18 @@ class PipelineBackend:
         env: Mapping[str, str],
         task_env: Mapping[str, Mapping[str, str]] | None = None,
         stop_after: str = "",
+        runner: Runner | None = None,
+        gcs_root: Path | None = None,
     ) -> None:
+        """``runner`` runs each executor (default: a subprocess here); with ``gcs_root`` (the host
+        directory a runner mounts at ``/gcs``, holding ``pipeline_root``) executors get ``/gcs``
+        paths and ``gs://`` artifact URIs, as on Vertex."""
         if resolution not in ("typed", "textual"):
             raise ValueError(resolution)
+        if gcs_root is not None and not pipeline_root.is_relative_to(gcs_root):
+            raise ValueError(f"pipeline root {pipeline_root} is not under /gcs's {gcs_root}")
+        self.runner = runner
+        self.gcs_root = gcs_root
         self.spec = spec
         self.root = pipeline_root
         self.resolution = resolution
@@ -75,6 +90,25 @@ class PipelineBackend:
         self.inputs: dict[str, dict[str, Any]] = {}
         self.stop_after = stop_after
         self.executed: list[str] = []
+
+    # -- where files are, as the executor sees them --------------------------------------------
+    def _file(self, path: Path) -> str:
+        """A host path under the pipeline root as the executor opens it."""
+        if self.gcs_root is None:
+            return str(path)
+        return "/gcs/" + path.relative_to(self.gcs_root).as_posix()
+
+    def _uri(self, path: Path) -> str:
+        """A host path under the pipeline root as an artifact URI."""
+        if self.gcs_root is None:
+            return str(path)
+        return "gs://" + path.relative_to(self.gcs_root).as_posix()
+
+    def host_path(self, uri: str) -> Path:
+        """The host file behind an artifact URI this backend handed out."""
+        if self.gcs_root is not None and uri.startswith("gs://"):
+            return self.gcs_root / uri.removeprefix("gs://")
+        return Path(uri)
 
     # -- placeholders ------------------------------------------------------------------------
     def _system(self, text: str) -> str:
@@ -241,7 +275,8 @@ class PipelineBackend:
         work.mkdir(parents=True, exist_ok=True)
         outputs = component.get("outputDefinitions", {})
         out_params = {
-            key: {"outputFile": str(work / f"param-{key}")} for key in outputs.get("parameters", {})
+            key: {"outputFile": self._file(work / f"param-{key}")}
+            for key in outputs.get("parameters", {})
         }
         out_artifacts = {
             key: {
@@ -249,7 +284,7 @@ class PipelineBackend:
                     {
                         "name": key,
                         "type": {"schemaTitle": item["artifactType"]["schemaTitle"]},
-                        "uri": str(work / key),
+                        "uri": self._uri(work / key),
                         "metadata": {},
                     }
                 ]
@@ -264,7 +299,7 @@ class PipelineBackend:
             "outputs": {
                 "parameters": out_params,
                 "artifacts": out_artifacts,
-                "outputFile": str(work / "executor_output.json"),
+                "outputFile": self._file(work / "executor_output.json"),
             },
         }
         self.inputs[name] = dict(params)
@@ -289,24 +324,25 @@ class PipelineBackend:
         self.commands[name] = command
         log = work / "task.log"
         self.logs[name] = log
-        with log.open("w", encoding="utf-8") as handle:
-            code = subprocess.run(
-                command,
-                env={**self.env, **self.task_env.get(name, {})},
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                check=False,
-            ).returncode
+        env = {**self.env, **self.task_env.get(name, {})}
+        if self.runner is not None:
+            code = self.runner(name, container["image"], command, env, log)
+        else:
+            with log.open("w", encoding="utf-8") as handle:
+                code = subprocess.run(
+                    command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
+                ).returncode
         if code != 0:
             tail = "\n".join(log.read_text(encoding="utf-8").splitlines()[-25:])
-            raise BackendError(f"task {name} exited with {code}:\n{tail}")
+            raise BackendError(f"task {name} ({container['image']}) exited with {code}:\n{tail}")
         result = TaskResult()
         output_file = work / "executor_output.json"
         written = json.loads(output_file.read_text()) if output_file.exists() else {}
         result.parameters.update(written.get("parameterValues", {}))
-        for key, spec in out_params.items():
-            if key not in result.parameters and Path(spec["outputFile"]).exists():
-                result.parameters[key] = Path(spec["outputFile"]).read_text(encoding="utf-8")
+        for key in out_params:
+            written_file = work / f"param-{key}"
+            if key not in result.parameters and written_file.exists():
+                result.parameters[key] = written_file.read_text(encoding="utf-8")
         for key, spec in out_artifacts.items():
             art = dict(spec["artifacts"][0])
             art.update((written.get("artifacts", {}).get(key, {}).get("artifacts") or [{}])[0])
