@@ -189,7 +189,9 @@ def test_from_run_without_credentials_is_one_line(compiled_template, capsys, mon
         "--param",
         "regional_bucket_template=gs://my-proj-1-carbon-{region}",
     ]
-    assert main(argv) == 2
+    from carbon_aware.delivery.access import EXIT_NO_ACCESS
+
+    assert main(argv) == EXIT_NO_ACCESS
     err = capsys.readouterr().err
     assert "credentials" in err and err.count("\n") == 1, err
 
