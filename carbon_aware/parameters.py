@@ -13,6 +13,7 @@ from typing import Any
 from carbon_aware.intensity.registry import PROVIDER_NAMES
 from carbon_aware.regions import RESIDENCY_GROUPS, validate_regions
 from carbon_aware.vertex import (
+    check_machine_accelerator,
     normalise_accelerator,
     validate_bucket_template,
     validate_machine_type,
@@ -207,6 +208,12 @@ def _validate(values: Mapping[str, Any]) -> None:
         normalise_accelerator(
             values.get("accelerator_type", ""), int(values.get("accelerator_count", 0))
         )
+        if "machine_type" in values:
+            check_machine_accelerator(
+                str(values["machine_type"]),
+                str(values.get("accelerator_type", "")),
+                int(values.get("accelerator_count", 0)),
+            )
     if backend == "vertex":
         _require(
             bool(values.get("project")),
@@ -260,4 +267,5 @@ def _validate_before_any_fetch(values: Mapping[str, Any]) -> None:
             str(values.get("residency", "")),
             str(values.get("accelerator_type", "")),
             int(values.get("accelerator_count", 0)),
+            machine_type=str(values.get("machine_type", "")),
         )

@@ -33,17 +33,19 @@ def check_region_constraints(
     residency: str,
     accelerator_type: str,
     accelerator_count: int,
+    machine_type: str = "",
 ) -> None:
     """Refuses constraints that leave no candidate region, whatever the intensities.
 
-    Residency and accelerator availability come from the region catalogue, so they can be
-    checked before any intensity is fetched; the intensity cap cannot.
+    Residency, accelerator and machine-family availability come from the region and machine
+    catalogues, so they can be checked before any intensity is fetched; the intensity cap cannot.
 
     Args:
         candidate_regions: The ``candidate_regions`` parameter.
         residency: The ``residency`` parameter (empty: any).
         accelerator_type: The ``accelerator_type`` parameter (empty: none).
         accelerator_count: The ``accelerator_count`` parameter.
+        machine_type: The ``machine_type`` parameter (empty: not checked).
 
     Raises:
         ValueError: Naming each constraint and the regions it excluded.
@@ -52,8 +54,13 @@ def check_region_constraints(
         residency=residency or None,
         accelerator_type=accelerator_type or None,
         accelerator_count=max(accelerator_count, 1),
+        machine_type=machine_type or None,
     )
-    if constraints.residency is None and constraints.accelerator_type is None:
+    if (
+        constraints.residency is None
+        and constraints.accelerator_type is None
+        and constraints.machine_type is None
+    ):
         return
     constraints.validate()
     kept, excluded, _ = static_exclusions(list(candidate_regions), constraints)

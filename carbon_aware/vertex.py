@@ -6,27 +6,14 @@ import re
 import string
 from dataclasses import dataclass
 
-# Vertex AI MachineSpec.acceleratorType enum values usable for custom training.
-ACCELERATOR_TYPES: tuple[str, ...] = (
-    "NVIDIA_TESLA_T4",
-    "NVIDIA_TESLA_P4",
-    "NVIDIA_TESLA_P100",
-    "NVIDIA_TESLA_V100",
-    "NVIDIA_TESLA_A100",
-    "NVIDIA_A100_80GB",
-    "NVIDIA_L4",
-    "NVIDIA_H100_80GB",
-    "NVIDIA_H100_MEGA_80GB",
-    "NVIDIA_H200_141GB",
-    "NVIDIA_B200",
-    "TPU_V2",
-    "TPU_V3",
-    "TPU_V5_LITEPOD",
-)
-NO_ACCELERATOR = "ACCELERATOR_TYPE_UNSPECIFIED"
+from carbon_aware.hardware import catalogue
+
+# Vertex AI MachineSpec.acceleratorType values some training machine takes (the catalogue's).
+ACCELERATOR_TYPES: tuple[str, ...] = catalogue.accelerator_types()
+NO_ACCELERATOR = catalogue.NO_ACCELERATOR
 ACCELERATOR_COUNTS: tuple[int, ...] = (0, 1, 2, 4, 8, 16)
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
-_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
+_MACHINE_TYPE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)+")
 
 
 @dataclass(frozen=True)
@@ -72,13 +59,31 @@ def normalise_accelerator(accelerator_type: str, accelerator_count: int) -> Acce
 
 
 def validate_machine_type(machine_type: str) -> str:
-    """Checks a Compute Engine machine type name such as ``n1-standard-4``."""
-    if not _MACHINE_TYPE.fullmatch(machine_type):
+    """Checks a machine type against the catalogue, e.g. ``n1-standard-4``.
+
+    Raises:
+        ValueError: Not a name, or not a machine type Vertex AI custom training takes (the
+            message names the families).
+    """
+    if not isinstance(machine_type, str) or not _MACHINE_TYPE.fullmatch(machine_type):
         raise ValueError(
             f"machine_type {machine_type!r} is not a Compute Engine machine type name "
             "(for example n1-standard-4, e2-standard-8, a2-highgpu-1g)"
         )
+    catalogue.machine(machine_type)
     return machine_type
+
+
+def check_machine_accelerator(
+    machine_type: str, accelerator_type: str, accelerator_count: int
+) -> None:
+    """Refuses a machine/accelerator pair Vertex AI would reject (see the catalogue).
+
+    Raises:
+        ValueError: Naming the machine, the accelerator and what the accelerator needs.
+    """
+    validate_machine_type(machine_type)
+    catalogue.check_accelerator(machine_type, accelerator_type, accelerator_count)
 
 
 def validate_bucket_template(template: str) -> str:

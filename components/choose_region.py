@@ -169,6 +169,7 @@ def choose_region(
         accelerator_type=accelerator_type or None,
         accelerator_count=max(accelerator_count, 1),
         max_carbon_intensity=max_carbon_intensity or None,
+        machine_type=machine_type or None,
     )
     chosen = decide(snapshot, candidate_regions, baseline_region, constraints)
     with open(decision.path, "w", encoding="utf-8") as handle:

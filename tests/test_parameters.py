@@ -73,7 +73,10 @@ def test_vertex_backend_with_project_and_template_passes():
     ("override", "message"),
     [
         ({"seed": -1}, r"seed must be an integer from 0 to 4294967295, got -1"),
-        ({"machine_type": "n9-giant-4"}, r"machine_type 'n9-giant-4' is not known"),
+        (
+            {"machine_type": "n9-giant-4"},
+            r"machine_type 'n9-giant-4' is not a machine type Vertex AI .*families: n1, e2",
+        ),
         (
             {"candidate_regions": ["europe-west1", "europe-west99"]},
             r"^candidate_regions: unknown region 'europe-west99'",
@@ -88,6 +91,7 @@ def test_vertex_backend_with_project_and_template_passes():
         (
             {
                 "candidate_regions": ["europe-north1"],
+                "machine_type": "a3-highgpu-1g",
                 "accelerator_type": "NVIDIA_H100_80GB",
                 "accelerator_count": 1,
             },

@@ -21,9 +21,12 @@ import requests
 from google.api_core import exceptions as google_exceptions
 
 from carbon_aware.delivery.deploy import validate_targets
+from carbon_aware.hardware import catalogue
 from carbon_aware.measurement.energy import machine_shape
+from carbon_aware.regions import get_region
 from carbon_aware.vertex import (
     AcceleratorSpec,
+    check_machine_accelerator,
     normalise_accelerator,
     regional_bucket,
     validate_machine_type,
@@ -122,6 +125,7 @@ def make_request(
     validate_machine_type(machine_type)
     machine_shape(machine_type)  # the vCPUs the quota must cover
     accelerator = normalise_accelerator(accelerator_type, accelerator_count)
+    check_machine_accelerator(machine_type, accelerator_type, accelerator_count)
     if service_account and not _ACCOUNT.fullmatch(service_account):
         raise ValueError(
             f"--service-account {service_account!r} is not a service account email "
@@ -319,11 +323,13 @@ def quota_needs(request: DoctorRequest) -> list[tuple[str, str, int]]:
     ``aiplatform.googleapis.com/custom_model_training_cpus`` for N1 and E2 machines,
     ``…_c2_cpus`` for C2 and so on, and ``…/custom_model_training_nvidia_t4_gpus`` per GPU model.
     """
-    family = request.machine_type.split("-")[0]
+    kind, count = request.accelerator.accelerator_type, request.accelerator.accelerator_count
+    if kind.startswith("TPU"):
+        return []  # TPU hosts: see check_quota's note
+    family = catalogue.machine(request.machine_type).family
     cpus = "cpus" if family in ("n1", "e2") else f"{family}_cpus"
     vcpus = machine_shape(request.machine_type).vcpus
     needs = [("quota-cpus", f"{VERTEX_SERVICE}/custom_model_training_{cpus}", vcpus)]
-    kind, count = request.accelerator.accelerator_type, request.accelerator.accelerator_count
     if count and kind.startswith("NVIDIA_"):
         card = kind.lower().replace("nvidia_tesla_", "nvidia_")
         needs.append(
@@ -372,7 +378,12 @@ def check_quota(
     rows = []
     if request.accelerator.accelerator_type.startswith("TPU"):
         rows.append(
-            Row(region, "quota-accelerators", True, "TPU quota not checked: see " + console)
+            Row(
+                region,
+                "quota-accelerators",
+                True,
+                "TPU and TPU host quota not checked: see " + console,
+            )
         )
     for check, metric, need in quota_needs(request):
         if isinstance(infos, GoogleApiError):
@@ -398,6 +409,18 @@ def check_quota(
     return rows
 
 
+def check_machine(request: DoctorRequest, region: str) -> Row:
+    """Whether the region offers the machine type for Vertex AI training (catalogue; no call)."""
+    why = catalogue.unavailable_reason(
+        request.machine_type, region, get_region(region).accelerators
+    )
+    if why is not None:
+        return Row(region, "machine", False, why, "choose another region or machine_type")
+    if not catalogue.regions_checked(request.machine_type):
+        return Row(region, "machine", True, "not listed per region in the catalogue: not checked")
+    return Row(region, "machine", True)
+
+
 def run_checks(
     request: DoctorRequest,
     session: requests.Session,
@@ -418,6 +441,7 @@ def run_checks(
     for region, image in zip(request.regions, images, strict=True):
         rows += check_bucket(storage_client, request, region, on_project)
         rows += [image, replace(api, region=region), *check_quota(infos, request, region)]
+        rows.append(check_machine(request, region))
     return rows
 
 

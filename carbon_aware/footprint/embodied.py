@@ -3,77 +3,91 @@
 Method: the Software Carbon Intensity specification's ``M = TE x (TR / EL) x (RR / TR)``, as Cloud
 Carbon Footprint (CCF) applies it to cloud machines (CCF docs, "Embodied Emissions"):
 
-* ``TE``: total embodied emissions of the host server, kgCO2e. CCF's GCP figures
-  (cloud-carbon-footprint/cloud-carbon-coefficients, ``output/coefficients-gcp-embodied.csv``):
-  a 1000 kgCO2e mono-socket base server plus additional memory, storage, CPU sockets and GPUs
-  (Teads' method, from the Dell PowerEdge R740 life-cycle assessment). Where CCF lists several
-  microarchitectures for one machine family, the mean is used.
-* ``TR / EL``: the run's duration over the hardware lifetime, 4 years (CCF and Teads, after the
-  Dell R740 LCA).
-* ``RR / TR``: the machine's vCPUs over the host's vCPUs, taken as the largest machine type of the
-  family (CCF's rule).
+* ``TE``: total embodied emissions of the host server, kgCO2e. CCF's published GCP figure for the
+  machine's series where there is one (``output/coefficients-gcp-embodied.csv``); otherwise
+  derived by CCF's own method (Teads, after the Dell PowerEdge R740 LCA) from the host's memory:
+  a 1000 kgCO2e mono-socket base server + 533/384 kgCO2e per GB of memory beyond 16 GB + 100
+  kgCO2e per further CPU socket, with the host taken as the series' largest machine type.
+* ``TR / EL``: the run's duration over the hardware lifetime, 4 years (CCF and Teads).
+* ``RR / TR``: the machine's vCPUs over the host's vCPUs.
 
-Attached GPUs are whole devices, so each one is allocated in full to the run: 150 kgCO2e per GPU
-card (CCF ``GPU_MANUFACTURING_EMISSIONS``) x (TR / EL). TPUs and machine families CCF has no figure
-for are reported as ``not-estimated`` with a reason, never as a silent zero.
+Attached accelerators are whole devices, so each is allocated in full to the run: its per-unit
+embodied figure x (TR / EL). Every figure, with its source and what it stands for, is in
+``data/hardware_figures.csv``; machines come from the hardware catalogue. The A2 host figure
+already contains its GPUs (CCF), so they are not added again.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from carbon_aware.hardware import catalogue, figures
+
 HOURS_PER_YEAR = 8760.0
-DEFAULT_LIFETIME_YEARS = 4.0
-GPU_EMBODIED_KGCO2E = 150.0
+DEFAULT_LIFETIME_YEARS = figures.figure("embodied.lifetime_years").value
 G_PER_KG = 1000.0
 CCF_SOURCE = (
-    "Cloud Carbon Footprint embodied-emissions method (M = TE x TR/EL x RR/TR) and GCP "
-    "coefficients: cloud-carbon-footprint/cloud-carbon-coefficients "
-    "output/coefficients-gcp-embodied.csv (commit 69788dc) and ccfcoef/constants.py "
-    "(GPU card 150 kgCO2e; 4-year rack-server lifespan)"
+    "Cloud Carbon Footprint embodied-emissions method (M = TE x TR/EL x RR/TR), figures and "
+    "sources in carbon_aware/data/hardware_figures.csv (CCF cloud-carbon-coefficients "
+    "coefficients-gcp-embodied.csv and ccfcoef/constants.py)"
 )
 
 
 @dataclass(frozen=True)
 class HostProfile:
-    """CCF's embodied figure for one machine family and class.
+    """The embodied figure of one host.
 
     Attributes:
         total_kgco2e: Embodied emissions of the whole host server (TE), kgCO2e.
-        host_vcpus: vCPUs of the largest machine type in the family (TR, total resources).
-        includes_gpus: Whether TE already contains the family's GPUs (A2), so attached
-            accelerators are not added again.
+        host_vcpus: vCPUs of the host (TR, total resources).
+        includes_gpus: Whether TE already contains the host's GPUs (CCF's A2 figure).
+        how: Where TE comes from (published, or how it was derived).
     """
 
     total_kgco2e: float
     host_vcpus: int
     includes_gpus: bool = False
+    how: str = ""
 
 
-# (family, class) -> profile. Values from coefficients-gcp-embodied.csv, mean over the listed
-# microarchitectures; host vCPUs = the largest machine type CCF lists for the family.
-HOST_PROFILES: dict[tuple[str, str], HostProfile] = {
-    ("e2", "standard"): HostProfile(1230.46, 32),
-    ("e2", "highmem"): HostProfile(1230.46, 32),
-    ("e2", "highcpu"): HostProfile(1097.21, 32),
-    ("n1", "standard"): HostProfile(1677.48, 96),
-    ("n1", "highmem"): HostProfile(2043.92, 96),
-    ("n1", "highcpu"): HostProfile(1297.72, 96),
-    ("n2", "standard"): HostProfile(1888.46, 128),
-    ("n2", "highmem"): HostProfile(2377.04, 128),
-    ("n2", "highcpu"): HostProfile(1311.04, 128),
-    ("n2d", "standard"): HostProfile(2321.46, 224),
-    ("n2d", "highmem"): HostProfile(2143.79, 224),
-    ("n2d", "highcpu"): HostProfile(1388.71, 224),
-    ("c2", "standard"): HostProfile(1510.92, 60),
-    ("a2", "highgpu"): HostProfile(5465.5, 96, includes_gpus=True),
-    ("a2", "megagpu"): HostProfile(5465.5, 96, includes_gpus=True),
-}
-_MACHINE_RE = re.compile(r"^([a-z][a-z0-9]*)-([a-z]+)-(\d+)(g?)$")
-_A2_VCPUS_PER_GPU = 12
+def host_profile(machine_type: str) -> HostProfile:
+    """The host a machine type runs on: CCF's figure for its series, else derived by CCF's method.
+
+    Raises:
+        ValueError: Not a catalogue machine type.
+    """
+    spec = catalogue.machine(machine_type)
+    published = figures.maybe(f"embodied.host_kgco2e.{spec.series}")
+    if published is not None:
+        vcpus = figures.figure(f"embodied.host_vcpus.{spec.series}")
+        return HostProfile(
+            published.value,
+            int(vcpus.value),
+            "includes its GPUs" in published.source,
+            f"{spec.series} host {published.cite()}",
+        )
+    same = [t for t in catalogue.load_machine_types().values() if t.series == spec.series]
+    host = max(same, key=lambda t: (t.vcpus, t.memory_gb))
+    base = figures.figure("embodied.base_server_kgco2e").value
+    per_gb = figures.figure("embodied.dram_kgco2e_per_gb").value
+    threshold = figures.figure("embodied.dram_threshold_gb").value
+    sockets = figures.figure("embodied.host_cpu_sockets").value
+    socket_kg = figures.figure("embodied.cpu_socket_kgco2e").value
+    total = base + max(0.0, host.memory_gb - threshold) * per_gb + (sockets - 1) * socket_kg
+    how = (
+        f"no CCF figure for {spec.series}: derived by CCF's method for host {host.name} "
+        f"({host.memory_gb:g} GB): {base:g} + ({host.memory_gb:g} - {threshold:g}) GB x "
+        f"{per_gb:g} + {sockets - 1:g} socket x {socket_kg:g} = {total:.1f} kgCO2e "
+        "(accelerators added per unit)"
+    )
+    return HostProfile(round(total, 2), host.vcpus, False, how)
+
+
+def accelerator_kgco2e(accelerator_type: str) -> figures.Figure | None:
+    """The embodied figure of one accelerator unit (card, chip or TensorCore), or None."""
+    return figures.maybe(f"embodied.accelerator_kgco2e.{accelerator_type}")
 
 
 @dataclass(frozen=True)
@@ -112,20 +126,12 @@ class Embodied:
 
 
 def machine_vcpus(machine_type: str) -> int:
-    """Returns the vCPUs of a predefined Compute Engine machine type.
+    """Returns the vCPUs of a catalogue machine type.
 
     Raises:
-        ValueError: Not a ``family-class-N`` machine type.
+        ValueError: Not a machine type Vertex AI custom training takes.
     """
-    match = _MACHINE_RE.fullmatch(machine_type.strip())
-    if not match:
-        raise ValueError(f"cannot read the vCPU count from machine type {machine_type!r}")
-    family, _, number, gpu_suffix = match.groups()
-    if gpu_suffix:
-        if family != "a2":
-            raise ValueError(f"unknown accelerator-optimised machine type {machine_type!r}")
-        return int(number) * _A2_VCPUS_PER_GPU
-    return int(number)
+    return catalogue.machine(machine_type.strip()).vcpus
 
 
 def share_of_lifetime(duration_s: float, lifetime_years: float) -> float:
@@ -147,51 +153,65 @@ def embodied_emissions(
     """Estimates the run's embodied emissions with CCF's SCI method.
 
     Args:
-        machine_type: Compute Engine machine type, e.g. ``n1-standard-4``.
+        machine_type: A catalogue machine type, e.g. ``n1-standard-4``.
         accelerator_type: Vertex accelerator enum name, empty for none.
         accelerator_count: Attached accelerators.
         duration_s: How long the hardware was reserved for the run (s).
         lifetime_years: Hardware lifetime EL (years).
 
     Returns:
-        The estimate, with ``method="not-estimated"`` parts explained in ``note``.
+        The estimate; ``note`` says which figures are derived and what they stand for.
+
+    Raises:
+        ValueError: Not a catalogue machine type, or a bad duration or lifetime.
     """
     time_share = share_of_lifetime(duration_s, lifetime_years)
-    notes: list[str] = []
-    match = _MACHINE_RE.fullmatch(machine_type.strip())
-    profile = HOST_PROFILES.get((match.group(1), match.group(2))) if match else None
-    vcpus = machine_vcpus(machine_type) if match else 0
-    server_g = 0.0
-    if profile is None:
-        notes.append(f"no CCF embodied figure for machine type {machine_type!r}; server omitted")
-    else:
-        resource_share = min(1.0, vcpus / profile.host_vcpus)
-        server_g = profile.total_kgco2e * G_PER_KG * time_share * resource_share
-    gpus = accelerator_count if accelerator_type and accelerator_count > 0 else 0
+    profile = host_profile(machine_type)
+    vcpus = machine_vcpus(machine_type)
+    notes = [profile.how]
+    server_g = profile.total_kgco2e * G_PER_KG * time_share * min(1.0, vcpus / profile.host_vcpus)
+    units = accelerator_count if accelerator_type and accelerator_count > 0 else 0
     gpu_g = 0.0
-    if gpus and accelerator_type.startswith("TPU"):
-        notes.append(f"no embodied figure for {accelerator_type}; accelerators omitted")
-        gpus = 0
-    elif gpus and profile is not None and profile.includes_gpus:
+    if units and profile.includes_gpus:
         notes.append("GPUs are part of the A2 host figure, allocated by vCPU share")
-        gpus = 0
-    elif gpus:
-        gpu_g = gpus * GPU_EMBODIED_KGCO2E * G_PER_KG * time_share
+        units = 0
+    elif units:
+        per_unit = accelerator_kgco2e(accelerator_type)
+        if per_unit is None:
+            notes.append(f"no embodied figure for {accelerator_type}; accelerators omitted")
+            units = 0
+        else:
+            gpu_g = units * per_unit.value * G_PER_KG * time_share
+            notes.append(f"{units} x {accelerator_type} at {per_unit.cite()}")
     return Embodied(
         embodied_g=server_g + gpu_g,
         server_g=server_g,
         gpu_g=gpu_g,
-        method="ccf-sci" if profile is not None else "not-estimated",
+        method="ccf-sci",
         machine_type=machine_type,
         vcpus=vcpus,
-        host_vcpus=profile.host_vcpus if profile else 0,
-        host_kgco2e=profile.total_kgco2e if profile else 0.0,
-        gpu_count=gpus,
+        host_vcpus=profile.host_vcpus,
+        host_kgco2e=profile.total_kgco2e,
+        gpu_count=units,
         duration_s=duration_s,
         lifetime_years=lifetime_years,
         source=CCF_SOURCE,
         note="; ".join(notes),
     )
+
+
+def embodied_share_g(
+    machine_type: str, hours: float, lifetime_years: float = DEFAULT_LIFETIME_YEARS
+) -> float:
+    """The embodied gCO2e of holding one ``machine_type`` for ``hours`` (no accelerators).
+
+    For the orchestration steps, e.g. ``embodied_share_g("e2-standard-4", step_hours)``: the
+    machine's vCPU share of its host's embodied emissions over the hardware lifetime.
+
+    Raises:
+        ValueError: Not a catalogue machine type, or negative hours.
+    """
+    return embodied_emissions(machine_type, "", 0, hours * 3600.0, lifetime_years).embodied_g
 
 
 def embodied_from_run_record(

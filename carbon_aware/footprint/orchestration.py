@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from carbon_aware.footprint.embodied import embodied_emissions
+from carbon_aware.hardware import catalogue
 from carbon_aware.measurement import energy_terms
 
 TIMINGS_ENV = "CARBON_AWARE_STEP_TIMINGS"
@@ -39,19 +40,11 @@ REPORT_STEP = "report-footprint"
 TRAINING_STEPS = ("train",)
 DEFAULT_STEP_MACHINE = "e2-standard-4"
 MACHINE_TYPES_DOC = "cloud.google.com/vertex-ai/docs/pipelines/machine-types"
-# E2 machine types Vertex AI custom training supports, (vCPUs, GB)
-# (cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types).
+# E2 machine types Vertex AI custom training supports, (vCPUs, GB): from the hardware catalogue.
 VERTEX_E2_MACHINES: dict[str, tuple[int, float]] = {
-    "e2-standard-4": (4, 16.0),
-    "e2-standard-8": (8, 32.0),
-    "e2-standard-16": (16, 64.0),
-    "e2-standard-32": (32, 128.0),
-    "e2-highmem-2": (2, 16.0),
-    "e2-highmem-4": (4, 32.0),
-    "e2-highmem-8": (8, 64.0),
-    "e2-highmem-16": (16, 128.0),
-    "e2-highcpu-16": (16, 16.0),
-    "e2-highcpu-32": (32, 32.0),
+    t.name: (t.vcpus, t.memory_gb)
+    for t in catalogue.load_machine_types().values()
+    if t.family == "e2"
 }
 _JOB_NAME = re.compile(r"^projects/[^/\s]+/locations/([a-z0-9-]+)/pipelineJobs/[^/\s]+$")
 

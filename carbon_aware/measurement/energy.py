@@ -9,30 +9,26 @@ coefficients for Google Cloud. Neither figure includes the data centre's PUE.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from carbon_aware.hardware import power_data
+from carbon_aware.hardware import catalogue, power_data
 from carbon_aware.measurement import energy_terms as terms_mod
 from carbon_aware.measurement.energy_terms import EnergyTerm
 
-# CCF's GCP coefficients and the accelerator/machine tables live in energy_terms / power_data;
-# these names stay importable from here.
+# CCF's GCP coefficients live in the figures table (energy_terms reads them), machines in the
+# hardware catalogue; these names stay importable from here.
 CPU_MIN_WATTS_PER_VCPU = terms_mod.CPU_MIN_WATTS_PER_VCPU
 CPU_MAX_WATTS_PER_VCPU = terms_mod.CPU_MAX_WATTS_PER_VCPU
 MEMORY_KWH_PER_GB_HOUR = terms_mod.MEMORY_WATTS_PER_GB / 1000.0
 AVERAGE_UTILIZATION = terms_mod.AVERAGE_UTILIZATION
-MEMORY_GB_PER_VCPU = power_data.MEMORY_GB_PER_VCPU
-FIXED_SHAPES = power_data.FIXED_SHAPES
 # CodeCarbon CPU modes that read a hardware energy counter (RAPL and its front ends).
 COUNTER_CPU_MODES = ("intel_rapl", "intel_power_gadget", "windows_emi")
 # Used only for CodeCarbon's CO2 figure (not reported) when the region is not a GCP one.
 FALLBACK_COUNTRY_ISO = "USA"
-_MACHINE_RE = re.compile(r"^([a-z][a-z0-9]*-[a-z]+)-(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -92,22 +88,18 @@ class EnergyMeter:
 
 
 def machine_shape(machine_type: str) -> MachineShape:
-    """Return the shape of e.g. ``n1-standard-4`` or ``a2-highgpu-1g``; else ValueError."""
-    if machine_type in FIXED_SHAPES:
-        vcpus, memory_gb = FIXED_SHAPES[machine_type]
-        return MachineShape(vcpus, memory_gb)
-    match = _MACHINE_RE.fullmatch(machine_type)
-    if match and match.group(1) in MEMORY_GB_PER_VCPU and int(match.group(2)) > 0:
-        vcpus = int(match.group(2))
-        return MachineShape(vcpus, vcpus * MEMORY_GB_PER_VCPU[match.group(1)])
-    raise ValueError(
-        f"machine_type {machine_type!r} is not known; use FAMILY-VCPUS with FAMILY one of "
-        f"{sorted(MEMORY_GB_PER_VCPU)} (e.g. n1-standard-4), or one of {sorted(FIXED_SHAPES)}"
-    )
+    """The vCPUs and memory of a catalogue machine type, e.g. ``n1-standard-4``.
+
+    Raises:
+        ValueError: Not a machine type Vertex AI custom training takes (the message names the
+            families).
+    """
+    spec = catalogue.machine(machine_type)
+    return MachineShape(spec.vcpus, spec.memory_gb)
 
 
 def accelerator_power(accelerator_type: str) -> power_data.AcceleratorPower:
-    """Idle/TDP watts of one accelerator unit, e.g. ``NVIDIA_H100_80GB``; else ValueError."""
+    """Idle/maximum watts of one accelerator unit, e.g. ``NVIDIA_H100_80GB``; else ValueError."""
     key = accelerator_type.upper()
     if key not in power_data.ACCELERATOR_POWER:
         raise ValueError(
@@ -155,9 +147,10 @@ def estimate_energy(
     if duration_s < 0 or accelerator_count < 0 or not 0.0 <= utilization <= 1.0:
         raise ValueError("need duration_s >= 0, accelerator_count >= 0, utilization in [0, 1]")
     shape = machine_shape(machine_type)
+    cpu = catalogue.cpu_power(machine_type)
     hours = duration_s / 3600.0
     terms = {
-        "cpu": terms_mod.cpu_estimated(shape.vcpus, hours, utilization),
+        "cpu": terms_mod.cpu_estimated(shape.vcpus, hours, utilization, cpu),
         "ram": terms_mod.ram_modelled(shape.memory_gb, hours),
     }
     if accelerator_type and accelerator_count:
@@ -172,8 +165,8 @@ def estimate_energy(
         )
     gpu_w = terms["gpu"].kwh * 1000.0 / hours if "gpu" in terms and hours else 0.0
     detail = (
-        f"Cloud Carbon Footprint GCP coefficients: {shape.vcpus} vCPU x "
-        f"({CPU_MIN_WATTS_PER_VCPU}-{CPU_MAX_WATTS_PER_VCPU} W at {utilization:.0%} "
+        f"Cloud Carbon Footprint coefficients: {shape.vcpus} vCPU x "
+        f"({cpu.min_watts_per_vcpu:g}-{cpu.max_watts_per_vcpu:g} W at {utilization:.0%} "
         f"utilisation), {shape.memory_gb:g} GB x {MEMORY_KWH_PER_GB_HOUR} kWh/GB-h, "
         f"GPU {accelerator_count} x {accelerator_type or 'none'} ({gpu_w:g} W); no PUE"
     )
@@ -253,6 +246,7 @@ def _gpu_has_counter(tracker: Any) -> bool:
 @dataclass(frozen=True)
 class _RunContext:
     machine: MachineShape
+    cpu: catalogue.CpuPower
     accelerator_type: str
     accelerator_count: int
     duration_s: float
@@ -279,9 +273,10 @@ def _codecarbon_result(tracker: Any, location: str, run: _RunContext) -> EnergyM
             hours,
             f"no CPU energy counter ({codecarbon} mode {mode}: {float(data.cpu_energy):.3g} kWh "
             "from a TDP guess, not used)",
+            run.cpu,
         )
     else:
-        terms["cpu"] = terms_mod.cpu_estimated(run.machine.vcpus, hours)
+        terms["cpu"] = terms_mod.cpu_estimated(run.machine.vcpus, hours, cpu=run.cpu)
     terms["ram"] = terms_mod.ram_modelled(run.machine.memory_gb, hours)
     gpu_kwh = float(data.gpu_energy)
     if _gpu_has_counter(tracker) and gpu_kwh > 0:
@@ -352,7 +347,14 @@ def measure_energy(
         yield meter
     finally:
         duration = time.perf_counter() - start
-        run = _RunContext(shape, accelerator_type, accelerator_count, duration, clock.utilization())
+        run = _RunContext(
+            shape,
+            catalogue.cpu_power(machine_type),
+            accelerator_type,
+            accelerator_count,
+            duration,
+            clock.utilization(),
+        )
         if tracker is not None:
             try:
                 tracker.stop()

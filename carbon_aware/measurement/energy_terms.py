@@ -13,36 +13,43 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from carbon_aware.hardware import figures
+from carbon_aware.hardware.catalogue import CpuPower
 from carbon_aware.hardware.power_data import AcceleratorPower
 
 METHODS = ("measured", "modelled", "estimated")
-# CCF's GCP averages of min / max watts per vCPU (cloudcarbonfootprint.org/docs/methodology,
-# Appendix) and memory coefficient (0.000392 kWh per GB-hour = 0.392 W/GB).
-CPU_MIN_WATTS_PER_VCPU = 0.71
-CPU_MAX_WATTS_PER_VCPU = 4.26
-MEMORY_WATTS_PER_GB = 0.392
+_CPU_MIN = figures.figure("cpu.min_watts_per_vcpu.gcp_median")
+_CPU_MAX = figures.figure("cpu.max_watts_per_vcpu.gcp_median")
+# CCF's GCP medians of min / max watts per vCPU: its fallback where a machine's CPUs are unmapped.
+CPU_MIN_WATTS_PER_VCPU = _CPU_MIN.value
+CPU_MAX_WATTS_PER_VCPU = _CPU_MAX.value
+GCP_MEDIAN_CPU = CpuPower(
+    _CPU_MIN.value,
+    _CPU_MAX.value,
+    _CPU_MIN.value,
+    _CPU_MAX.value,
+    f"CCF's GCP median {_CPU_MIN.value:g}-{_CPU_MAX.value:g} W per vCPU ({_CPU_MIN.source})",
+)
+MEMORY_WATTS_PER_GB = figures.figure("memory.watts_per_gb").value
 AVERAGE_UTILIZATION = 0.5  # CCF's fallback when no utilisation is known
-CCF_CPU_SOURCE = (
-    f"Cloud Carbon Footprint GCP coefficients: {CPU_MIN_WATTS_PER_VCPU}-"
-    f"{CPU_MAX_WATTS_PER_VCPU} W per vCPU (cloudcarbonfootprint.org/docs/methodology)"
-)
-# CodeCarbon's accuracy notes put its CPU load x TDP model at -60 % / +190 % of RAPL; a load x
-# per-vCPU-watts model is the same kind of model, so it carries the same band.
-LOAD_MODEL_RANGE = (0.4, 2.9)
-LOAD_MODEL_RANGE_SOURCE = (
-    "CodeCarbon accuracy notes: a CPU load x TDP model is within -60 % / +190 % of RAPL"
-)
-# RAPL's package counter against a wall-power meter: a +/-10 % band (Khan et al., "RAPL in
-# Action", ACM TOMPECS 3(2), 2018, find RAPL tracks measured package power closely); assumed.
-RAPL_RANGE = (0.9, 1.1)
 # nvidia-smi --help-query-gpu: power.draw "is accurate to within +/- 5 watts".
-NVML_WATTS_ERROR = 5.0
-# CodeCarbon 3.x models RAM as 5 W per DIMM (codecarbon/external/ram.py RAM_SLOT_POWER_X86);
-# over DIMM sizes of 64 GB down to 8 GB that is 0.078 to 0.625 W/GB around CCF's 0.392 W/GB.
-MEMORY_WATTS_PER_GB_RANGE = (5.0 / 64.0, 5.0 / 8.0)
+NVML_WATTS_ERROR = figures.figure("nvml.power_error_watts").value
+# CodeCarbon 3.x models RAM as 5 W per DIMM; over DIMMs of 64 GB down to 8 GB that is 0.078 to
+# 0.625 W/GB around CCF's 0.392 W/GB.
+_DIMM_WATTS = figures.figure("memory.watts_per_dimm").value
+MEMORY_WATTS_PER_GB_RANGE = (
+    _DIMM_WATTS / figures.figure("memory.dimm_gb_largest").value,
+    _DIMM_WATTS / figures.figure("memory.dimm_gb_smallest").value,
+)
 MEMORY_SOURCE = (
     f"machine type's memory x {MEMORY_WATTS_PER_GB} W/GB (Cloud Carbon Footprint GCP memory "
     "coefficient 0.000392 kWh/GB-h); range 5 W per DIMM of 64 to 8 GB (CodeCarbon RAM model)"
+)
+# A record written before per-term detail existed holds only kWh per component, taken to be
+# CCF's 50 % estimate: its bounds are the idle and full-load ends of CCF's GCP median range.
+_LEGACY_BAND = (
+    CPU_MIN_WATTS_PER_VCPU / ((CPU_MIN_WATTS_PER_VCPU + CPU_MAX_WATTS_PER_VCPU) / 2),
+    CPU_MAX_WATTS_PER_VCPU / ((CPU_MIN_WATTS_PER_VCPU + CPU_MAX_WATTS_PER_VCPU) / 2),
 )
 
 
@@ -92,29 +99,55 @@ def average_watts(min_watts: float, max_watts: float, utilization: float) -> flo
 
 
 def cpu_measured(kwh: float, how: str) -> EnergyTerm:
-    """The CPU read from a RAPL energy counter (via CodeCarbon)."""
-    return scaled(kwh, RAPL_RANGE, "measured", f"RAPL energy counter via {how}; +/-10 % band")
+    """The CPU read from a RAPL energy counter (via CodeCarbon).
+
+    No error band: none is published for the counter in the sources this project uses, so the
+    bounds are the reading itself (RAPL covers the CPU package, not the whole machine).
+    """
+    return EnergyTerm(kwh, "measured", f"RAPL energy counter via {how}; no error band", kwh, kwh)
 
 
-def cpu_modelled(vcpus: int, utilization: float, hours: float, note: str = "") -> EnergyTerm:
-    """Measured CPU utilisation x CCF's per-vCPU min/max watts, bounded by the load-model band."""
-    watts = vcpus * average_watts(CPU_MIN_WATTS_PER_VCPU, CPU_MAX_WATTS_PER_VCPU, utilization)
+def cpu_modelled(
+    vcpus: int, utilization: float, hours: float, note: str = "", cpu: CpuPower | None = None
+) -> EnergyTerm:
+    """Measured CPU utilisation x CCF's per-vCPU min/max watts of the machine's CPUs.
+
+    Bounded by idle and full load of the family's microarchitectures (CCF's lowest minimum and
+    highest maximum among them): whatever the utilisation, the CPUs draw within that range.
+    """
+    power = cpu or GCP_MEDIAN_CPU
+    watts = vcpus * average_watts(power.min_watts_per_vcpu, power.max_watts_per_vcpu, utilization)
     source = (
-        f"measured utilisation {utilization:.1%} x {vcpus} vCPU x {CCF_CPU_SOURCE}; range: "
-        f"{LOAD_MODEL_RANGE_SOURCE}" + (f"; {note}" if note else "")
+        f"measured utilisation {utilization:.1%} x {vcpus} vCPU x {power.source}; range: idle "
+        f"{power.low_watts_per_vcpu:g} to full load {power.high_watts_per_vcpu:g} W per vCPU"
+        + (f"; {note}" if note else "")
     )
-    return scaled(watts * hours / 1000.0, LOAD_MODEL_RANGE, "modelled", source)
+    return EnergyTerm(
+        watts * hours / 1000.0,
+        "modelled",
+        source,
+        vcpus * power.low_watts_per_vcpu * hours / 1000.0,
+        vcpus * power.high_watts_per_vcpu * hours / 1000.0,
+    )
 
 
-def cpu_estimated(vcpus: int, hours: float, assumed: float = AVERAGE_UTILIZATION) -> EnergyTerm:
-    """An assumed utilisation (CCF's 50 %), bounded by idle (0 %) and full (100 %) load."""
-    low = vcpus * CPU_MIN_WATTS_PER_VCPU * hours / 1000.0
-    high = vcpus * CPU_MAX_WATTS_PER_VCPU * hours / 1000.0
-    watts = vcpus * average_watts(CPU_MIN_WATTS_PER_VCPU, CPU_MAX_WATTS_PER_VCPU, assumed)
+def cpu_estimated(
+    vcpus: int, hours: float, assumed: float = AVERAGE_UTILIZATION, cpu: CpuPower | None = None
+) -> EnergyTerm:
+    """An assumed utilisation (CCF's 50 %), bounded by idle and full load of the machine's CPUs."""
+    power = cpu or GCP_MEDIAN_CPU
+    watts = vcpus * average_watts(power.min_watts_per_vcpu, power.max_watts_per_vcpu, assumed)
     source = (
-        f"{vcpus} vCPU at an assumed {assumed:.0%} utilisation, {CCF_CPU_SOURCE}; range 0-100 %"
+        f"{vcpus} vCPU at an assumed {assumed:.0%} utilisation, {power.source}; range: idle "
+        f"{power.low_watts_per_vcpu:g} to full load {power.high_watts_per_vcpu:g} W per vCPU"
     )
-    return EnergyTerm(watts * hours / 1000.0, "estimated", source, low, high)
+    return EnergyTerm(
+        watts * hours / 1000.0,
+        "estimated",
+        source,
+        vcpus * power.low_watts_per_vcpu * hours / 1000.0,
+        vcpus * power.high_watts_per_vcpu * hours / 1000.0,
+    )
 
 
 def ram_modelled(memory_gb: float, hours: float) -> EnergyTerm:
@@ -145,18 +178,25 @@ def accelerator_term(
     why: str,
     assumed: float = AVERAGE_UTILIZATION,
 ) -> EnergyTerm:
-    """Accelerators from their idle/TDP watts.
+    """Accelerators from their idle/maximum watts.
 
-    At a measured utilisation the term is ``modelled``; without one, at ``assumed`` (CCF's
-    50 %) it is ``estimated``. Either way it is bounded by idle and TDP.
+    At a measured utilisation the term is ``modelled``; without one it is ``estimated``: at
+    Google's measured mean where published (TPUs), else at ``assumed`` (CCF's 50 %) between idle
+    and maximum. Either way it is bounded by idle and maximum.
     """
     low = count * power.min_watts * hours / 1000.0
     high = count * power.max_watts * hours / 1000.0
-    used = assumed if utilization is None else utilization
-    kwh = count * average_watts(power.min_watts, power.max_watts, used) * hours / 1000.0
-    how = f"assumed {assumed:.0%}" if utilization is None else f"measured {utilization:.1%}"
+    if utilization is None and power.mean_watts is not None:
+        watts = power.mean_watts
+        how = f"the published measured mean {power.mean_watts:g} W"
+    else:
+        used = assumed if utilization is None else utilization
+        watts = average_watts(power.min_watts, power.max_watts, used)
+        how = f"assumed {assumed:.0%}" if utilization is None else f"measured {utilization:.1%}"
+        how += " utilisation"
+    kwh = count * watts * hours / 1000.0
     source = (
-        f"{count} x {kind} at {how} utilisation between idle {power.min_watts:g} W and TDP "
+        f"{count} x {kind} at {how}, between idle {power.min_watts:g} W and maximum "
         f"{power.max_watts:g} W ({power.source}); {why}"
     )
     return EnergyTerm(kwh, "estimated" if utilization is None else "modelled", source, low, high)
@@ -183,20 +223,18 @@ def terms_of(energy: dict[str, Any]) -> dict[str, EnergyTerm]:
     """The terms of an energy block; a block written before terms existed gets them derived.
 
     Such a block has only cpu/gpu/ram kWh: each becomes a term labelled ``measured`` when
-    CodeCarbon produced it, else ``estimated``, bounded by the load-model band either way (on a
-    VM without RAPL, CodeCarbon's own figures are load x TDP models).
+    CodeCarbon produced it, else ``estimated``, taken as CCF's 50 % estimate and bounded by the
+    idle and full-load ends of CCF's GCP median per-vCPU range.
     """
     if energy.get("terms"):
         return {name: EnergyTerm.from_dict(t) for name, t in energy["terms"].items()}
     method = "measured" if energy.get("method") == "codecarbon" else "estimated"
     source = (
-        f"{energy.get('method', 'unknown')} (record without per-term detail); range: the load "
-        "model's band, for want of a per-term one: "
+        f"{energy.get('method', 'unknown')} (record without per-term detail); range: idle and "
+        f"full load of {GCP_MEDIAN_CPU.source}, around its 50 % estimate"
     )
     return {
-        name: scaled(
-            float(energy[f"{name}_kwh"]), LOAD_MODEL_RANGE, method, source + LOAD_MODEL_RANGE_SOURCE
-        )
+        name: scaled(float(energy[f"{name}_kwh"]), _LEGACY_BAND, method, source)
         for name in ("cpu", "gpu", "ram")
         if float(energy.get(f"{name}_kwh", 0.0)) > 0 or name != "gpu"
     }

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from carbon_aware.hardware import catalogue as machines
 from carbon_aware.regions import RESIDENCY_GROUPS, VERTEX_ACCELERATOR_TYPES, load_catalogue
 
 
@@ -32,6 +33,8 @@ class Constraints:
             minimises ``mean intensity + price_weight * prices[region]``. 0 ignores prices.
         prices: Price per hour by region (any currency, e.g. Vertex AI custom training for the
             job's machine type); needed when ``price_weight`` > 0.
+        machine_type: The training machine type: a region must offer its family for training
+            (the hardware catalogue), as for accelerators.
     """
 
     allowed_regions: tuple[str, ...] | None = None
@@ -41,6 +44,7 @@ class Constraints:
     max_carbon_intensity: float | None = None
     price_weight: float = 0.0
     prices: Mapping[str, float] = field(default_factory=dict)
+    machine_type: str | None = None
 
     def validate(self) -> None:
         """Check the constraint values themselves.
@@ -60,6 +64,8 @@ class Constraints:
                 f"unknown accelerator type {self.accelerator_type!r}; valid: "
                 f"{', '.join(sorted(VERTEX_ACCELERATOR_TYPES))}"
             )
+        if self.machine_type is not None:
+            machines.machine(self.machine_type)
         if self.accelerator_count < 1:
             raise ValueError(f"accelerator_count must be at least 1, got {self.accelerator_count}")
         limit = self.max_carbon_intensity
@@ -82,6 +88,8 @@ class Constraints:
             out["residency"] = self.residency
         if self.accelerator_type is not None:
             out["accelerator"] = f"{self.accelerator_count} x {self.accelerator_type}"
+        if self.machine_type is not None:
+            out["machine_type"] = self.machine_type
         if self.max_carbon_intensity is not None:
             out["max_carbon_intensity"] = self.max_carbon_intensity
         if self.price_weight > 0:
@@ -95,8 +103,8 @@ class Exclusion:
 
     Attributes:
         region: The candidate's name.
-        constraint: ``allowed_regions``, ``residency``, ``accelerator``, ``price`` or
-            ``max_carbon_intensity``.
+        constraint: ``allowed_regions``, ``residency``, ``accelerator``, ``machine_type``,
+            ``price`` or ``max_carbon_intensity``.
         reason: Human-readable reason, with the figures involved.
     """
 
@@ -116,13 +124,18 @@ def static_exclusions(
 
     Returns:
         ``(kept, exclusions, notes)``; each excluded candidate appears once, with the first
-        constraint it fails (in the order allowed_regions, residency, accelerator, price).
+        constraint it fails (in the order allowed_regions, residency, accelerator, machine_type,
+        price).
     """
     catalogue = load_catalogue()
     kept: list[str] = []
     excluded: list[Exclusion] = []
     unchecked: list[str] = []
-    catalogue_checks = constraints.residency is not None or constraints.accelerator_type is not None
+    catalogue_checks = (
+        constraints.residency is not None
+        or constraints.accelerator_type is not None
+        or constraints.machine_type is not None
+    )
     for name in candidates:
         region = catalogue.get(name)
         reason: Exclusion | None = None
@@ -146,6 +159,10 @@ def static_exclusions(
                 "accelerator",
                 f"{constraints.accelerator_type} is not offered for Vertex AI training here",
             )
+        elif constraints.machine_type is not None:
+            why = machines.unavailable_reason(constraints.machine_type, name, region.accelerators)
+            if why is not None:
+                reason = Exclusion(name, "machine_type", why)
         if reason is None and constraints.price_weight > 0 and name not in constraints.prices:
             reason = Exclusion(name, "price", "no price given for this region")
         if reason is None:
@@ -157,6 +174,13 @@ def static_exclusions(
         notes.append(
             f"{', '.join(unchecked)}: not GCP regions in the catalogue, so residency and "
             "accelerator constraints were not checked for them"
+        )
+    if constraints.machine_type is not None and not machines.regions_checked(
+        constraints.machine_type
+    ):
+        notes.append(
+            f"machine type {constraints.machine_type}: the catalogue does not list its family "
+            "region by region, so its availability was not checked per region"
         )
     if constraints.accelerator_type is not None and constraints.accelerator_count > 1:
         notes.append(

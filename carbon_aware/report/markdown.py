@@ -338,7 +338,7 @@ def render_markdown(
         f"- Market-based view: {market['method']}",
         f"- Embodied emissions ({emb.method}): {fmt(emb.host_kgco2e, 2)} kgCO2e host x "
         f"({fmt(emb.duration_s, 1)} s / {emb.lifetime_years:g} years) x ({emb.vcpus} / "
-        f"{emb.host_vcpus} vCPUs) + {emb.gpu_count} GPU(s) x 150 kgCO2e x time share. "
+        f"{emb.host_vcpus} vCPUs) + {emb.gpu_count} accelerator(s) x their figure x time share. "
         f"{emb.source}.{' ' + emb.note + '.' if emb.note else ''}",
         f"- SCI: {sci.method}.",
         f"- Energy: {e.method} — {e.method_detail}.",

@@ -188,7 +188,7 @@ def test_a_ready_project_passes_every_check(google, gcs, capsys):
     )  # fmt: skip
 
     assert code == 0 and report["ok"] is True
-    assert [row["ok"] for row in report["checks"]] == [True] * 12
+    assert [row["ok"] for row in report["checks"]] == [True] * 14
     assert rows["europe-west4", "image"]["problem"] == ""
     assert "cross-region pull" in rows["europe-west1", "image"]["problem"]
     assert [query for path, query in google.seen if path == QUOTAS] == [{}, {"pageToken": "p2"}]
@@ -294,7 +294,7 @@ def test_what_cannot_be_read_or_checked_is_said(google, gcs, capsys):
     code, _, rows = doctor(
         google, capsys, "--regions", "europe-west4", "--service-account", SA,
         "--image", "europe-docker.pkg.dev/other-proj/base/img",
-        "--accelerator-type", "TPU_V2", "--accelerator-count", "8",
+        "--machine-type", "cloud-tpu", "--accelerator-type", "TPU_V2", "--accelerator-count", "8",
     )  # fmt: skip
 
     assert code == 1
@@ -310,8 +310,8 @@ def test_what_cannot_be_read_or_checked_is_said(google, gcs, capsys):
         "registry in europe, job in europe-west4: cross-region pull",
     ]
     tpu = rows["europe-west4", "quota-accelerators"]
-    assert tpu["ok"] and tpu["problem"].startswith("TPU quota not checked")
-    assert rows["europe-west4", "quota-cpus"]["ok"]
+    assert tpu["ok"] and tpu["problem"].startswith("TPU and TPU host quota not checked")
+    assert ("europe-west4", "quota-cpus") not in rows  # a TPU host's vCPUs: TPU quota
 
 
 def test_text_output_one_line_per_region_then_checks(google, gcs, capsys):
@@ -325,7 +325,7 @@ def test_text_output_one_line_per_region_then_checks(google, gcs, capsys):
     code = run_doctor(args, credentials=AnonymousCredentials(), endpoints=loopback(google))
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
-    assert lines[0] == "europe-west4: 1 of 5 checks fail"
+    assert lines[0] == "europe-west4: 1 of 6 checks fail"
     assert lines[3].startswith("  note image") and "cannot be checked" in lines[3]
     assert lines[5] == "  FAIL quota-cpus         Cpus is 2 in europe-west4, the job needs 4"
     assert lines[6].startswith("       fix: gcloud quotas preferences create")
@@ -339,7 +339,7 @@ def test_text_output_one_line_per_region_then_checks(google, gcs, capsys):
         (["--bucket-template", "gs://fixed-bucket"], "no {region} placeholder"),
         (["--service-account", "me@example.com"], "--service-account 'me@example.com'"),
         (["--accelerator-type", "NVIDIA_TESLA_T4"], "accelerator_count 0 is not valid"),
-        (["--machine-type", "n9-standard-4"], "machine_type 'n9-standard-4' is not known"),
+        (["--machine-type", "n9-standard-4"], "machine_type 'n9-standard-4' is not a machine type"),
     ],
 )
 def test_bad_input_exits_2_before_any_call(flags, message, capsys, monkeypatch):

@@ -19,34 +19,47 @@ def busy(seconds: float) -> int:
     return n
 
 
+# N1's microarchitectures in CCF (Skylake, Broadwell, Haswell, Sandy Bridge, Ivy Bridge): mean
+# min (0.65 + 0.71 + 1 + 2.17 + 3.04) / 5 = 1.514 W and mean max (4.26 + 3.69 + 4.74 + 8.58 +
+# 8.25) / 5 = 5.904 W per vCPU; at 50 %: 3.709 W per vCPU.
+N1_WATTS_AT_HALF = 1.514 + 0.5 * (5.904 - 1.514)
+
+
 def test_one_hour_on_n1_standard_4_by_hand() -> None:
-    # CPU: 4 vCPU x (0.71 + 0.5 x (4.26 - 0.71)) W = 4 x 2.485 W = 9.94 W -> 0.00994 kWh.
+    # CPU: 4 vCPU x 3.709 W = 14.836 W -> 0.014836 kWh.
     # RAM: 15 GB x 0.000392 kWh/GB-h x 1 h = 0.00588 kWh.
     result = energy.estimate_energy(3600.0, "n1-standard-4")
-    assert result.cpu_kwh == pytest.approx(0.00994)
+    assert result.cpu_kwh == pytest.approx(4 * N1_WATTS_AT_HALF / 1000)
     assert result.ram_kwh == pytest.approx(0.00588)
     assert result.gpu_kwh == 0.0
-    assert result.total_kwh == pytest.approx(0.01582)
+    assert result.total_kwh == pytest.approx(0.014836 + 0.00588)
     assert result.method == "estimate"
-    assert "0.71" in result.method_detail and "0.000392" in result.method_detail
+    assert "1.514" in result.method_detail and "0.000392" in result.method_detail
+    # Bounded by the lowest idle (Skylake 0.65) and highest full-load (Sandy Bridge 8.58) figure.
+    cpu = result.terms["cpu"]
+    assert (cpu["low_kwh"], cpu["high_kwh"]) == (
+        pytest.approx(4 * 0.65e-3),
+        pytest.approx(4 * 8.58e-3),
+    )
     assert result.duration_s == 3600.0
 
 
 def test_half_hour_with_two_t4s_by_hand() -> None:
     # GPU: 2 x (8 + 0.5 x (71 - 8)) W = 79 W for 0.5 h = 0.0395 kWh.
-    # CPU: 8 vCPU x 2.485 W x 0.5 h = 0.00994 kWh; RAM: 30 GB x 0.000392 x 0.5 = 0.00588 kWh.
+    # CPU: 8 vCPU x 3.709 W x 0.5 h = 0.014836 kWh; RAM: 30 GB x 0.000392 x 0.5 = 0.00588 kWh.
     result = energy.estimate_energy(1800.0, "n1-standard-8", "NVIDIA_TESLA_T4", 2)
     assert result.gpu_kwh == pytest.approx(0.0395)
-    assert result.cpu_kwh == pytest.approx(0.00994)
+    assert result.cpu_kwh == pytest.approx(8 * N1_WATTS_AT_HALF * 0.5 / 1000)
     assert result.ram_kwh == pytest.approx(0.00588)
-    assert result.total_kwh == pytest.approx(0.0395 + 0.00994 + 0.00588)
+    assert result.total_kwh == pytest.approx(0.0395 + 0.014836 + 0.00588)
 
 
 def test_utilization_moves_between_min_and_max_watts() -> None:
-    idle = energy.estimate_energy(3600.0, "e2-standard-2", utilization=0.0)
-    full = energy.estimate_energy(3600.0, "e2-standard-2", utilization=1.0)
-    assert idle.cpu_kwh == pytest.approx(2 * 0.71 / 1000)
-    assert full.cpu_kwh == pytest.approx(2 * 4.26 / 1000)
+    # E2 in CCF: Skylake, Broadwell, Haswell, EPYC 2nd Gen: mean min 0.7075, mean max 3.595 W.
+    idle = energy.estimate_energy(3600.0, "e2-standard-4", utilization=0.0)
+    full = energy.estimate_energy(3600.0, "e2-standard-4", utilization=1.0)
+    assert idle.cpu_kwh == pytest.approx(4 * 0.7075 / 1000)
+    assert full.cpu_kwh == pytest.approx(4 * 3.595 / 1000)
     assert energy.average_watts(8.0, 71.0, 0.5) == pytest.approx(39.5)
 
 
@@ -56,7 +69,11 @@ def test_utilization_moves_between_min_and_max_watts() -> None:
         ("n1-standard-4", 4, 15.0),
         ("n1-highmem-8", 8, 52.0),
         ("n1-highcpu-16", 16, 14.4),
-        ("e2-standard-2", 2, 8.0),
+        ("e2-standard-4", 4, 16.0),
+        ("a2-megagpu-16g", 96, 1360.0),
+        ("a3-highgpu-1g", 26, 234.0),
+        ("c3-standard-4", 4, 16.0),
+        ("m1-ultramem-40", 40, 961.0),
         ("n2-standard-32", 32, 128.0),
         ("g2-standard-8", 8, 32.0),
         ("a2-highgpu-1g", 12, 85.0),
@@ -68,9 +85,18 @@ def test_machine_shapes(machine_type: str, vcpus: int, memory_gb: float) -> None
     assert shape.memory_gb == pytest.approx(memory_gb)
 
 
-@pytest.mark.parametrize("machine_type", ["m1-ultramem-40", "n1-standard", "n1-standard-0", ""])
-def test_unknown_machine_type_lists_known_families(machine_type: str) -> None:
-    pattern = rf"machine_type '{machine_type}' is not known.*n1-highmem"
+@pytest.mark.parametrize(
+    ("machine_type", "listed"),
+    [
+        ("n1-standard", "n1-highmem-2"),
+        ("n1-standard-0", "n1-standard-4"),
+        ("e2-standard-2", "e2-standard-4"),
+        ("", "families: n1, e2, n2"),
+        ("z9-huge-4", "families: n1, e2, n2"),
+    ],
+)
+def test_unknown_machine_type_lists_known_families(machine_type: str, listed: str) -> None:
+    pattern = rf"machine_type '{machine_type}' is not a machine type Vertex AI.*{listed}"
     with pytest.raises(ValueError, match=pattern):
         energy.machine_shape(machine_type)
 
@@ -142,7 +168,7 @@ def test_result_is_set_even_when_the_block_raises() -> None:
 
 def test_bad_machine_type_fails_before_the_block_runs() -> None:
     ran = []
-    with pytest.raises(ValueError, match="machine_type 'tiny' is not known"):  # noqa: SIM117
+    with pytest.raises(ValueError, match="machine_type 'tiny' is not a machine type Vertex AI"):  # noqa: SIM117
         with energy.measure_energy("local", "tiny"):
             ran.append(True)
     assert ran == []

@@ -65,7 +65,7 @@ def bundled_run(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
         ({"learning_rate": 2.0}, r"learning_rate must be a number in \(0, 1\], got 2.0"),
         ({"label_column": ""}, r"label_column must be a non-empty string"),
         ({"output_dir": ""}, r"output_dir must be a non-empty string"),
-        ({"machine_type": "huge-1"}, r"machine_type 'huge-1' is not known"),
+        ({"machine_type": "huge-1"}, r"machine_type 'huge-1' is not a machine type Vertex AI"),
         ({"accelerator_type": "TPU_V9", "accelerator_count": 1}, r"'TPU_V9' is not known"),
         ({"accelerator_type": "NVIDIA_TESLA_T4"}, r"disagree; give both"),
         ({"accelerator_count": 2}, r"disagree; give both"),

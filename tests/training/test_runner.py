@@ -68,7 +68,7 @@ def test_a_program_that_cannot_start_is_named(tmp_path):
 
 def test_an_unknown_machine_is_refused_before_the_program_starts(tmp_path):
     marker = tmp_path / "ran"
-    with pytest.raises(ValueError, match="machine_type 'z9-huge-1' is not known"):
+    with pytest.raises(ValueError, match="machine_type 'z9-huge-1' is not a machine type"):
         run_replica(
             ["touch", str(marker)],
             env={},

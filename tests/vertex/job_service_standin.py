@@ -168,7 +168,11 @@ class JobServiceStandIn:
                 log = self.log_dir / f"{task['type']}-{replica}.log"
                 if self.runner is not None:
                     replica_name = f"{task['type']}-{replica}"
-                    code = self.runner(replica_name, container["image_uri"], command, env, log)
+                    image = (
+                        pool.get("container_spec", {}).get("image_uri")
+                        or pool["python_package_spec"]["executor_image_uri"]
+                    )
+                    code = self.runner(replica_name, image, command, env, log)
                 else:
                     with log.open("w", encoding="utf-8") as handle:
                         code = subprocess.run(

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import tarfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,9 @@ def run_on_emulated_vertex(template: Path, tmp_path: Path, params, *, stop_after
             resolution="typed",
             system={
                 "pipeline_service_account": SERVICE_ACCOUNT,
-                "pipeline_job_uuid": "0f9e8d7c-run",
+                # One run id per test: the runs share the emulator's buckets, and a run must not
+                # collect the replica records an earlier test's run left there.
+                "pipeline_job_uuid": f"run-{uuid.uuid4().hex[:12]}",
                 "pipeline_job_name": "carbon-aware-training-20261206",
                 "pipeline_job_resource_name": JOB_RESOURCE_NAME,
                 "pipeline_google_cloud_project_id": PROJECT,
