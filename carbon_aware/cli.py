@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -131,10 +132,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from carbon_aware.delivery.access import EXIT_NO_ACCESS, describe
-    from carbon_aware.delivery.local_run import PipelineRunError
+    from carbon_aware.delivery.local_run import PipelineRunError, RunStopped
 
     try:
         code: int = args.func(args)
+    except RunStopped as stopped:
+        name = signal.Signals(stopped.signum).name
+        print(
+            f"carbon-aware: stopped by {name}; the steps and their programs were ended",
+            file=sys.stderr,
+        )
+        return 128 + stopped.signum
     except Exception as err:
         # Missing credentials or a permission, wherever raised (even wrapped): one line, the fix.
         access = describe(err, str(args.command))

@@ -71,6 +71,8 @@ def _validate_training(values: Mapping[str, Any]) -> None:
     checks = {
         "training_command": contract.validate_training_command,
         "training_image": contract.validate_training_image,
+        "training_env": contract.validate_training_env,
+        "training_timeout_hours": contract.validate_training_timeout_hours,
         "training_package_uris": package.validate_package_uris,
         "training_python_module": package.validate_python_module,
         "worker_replica_count": contract.validate_worker_replica_count,
@@ -226,6 +228,8 @@ def _validate(values: Mapping[str, Any]) -> None:
             "training job in",
         )
         validate_bucket_template(str(values.get("regional_bucket_template", "")))
+    elif values.get("regional_bucket_template"):
+        validate_bucket_template(str(values["regional_bucket_template"]))
 
 
 # Checks that refuse, before fetch-intensity makes a request, what would otherwise fail only in

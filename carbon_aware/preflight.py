@@ -165,6 +165,8 @@ def check_local_inputs(values: Mapping[str, Any], environ: Mapping[str, str]) ->
     from carbon_aware.training.data_location import check_data_residency
 
     check_data_residency(str(values.get("data_uri", "")), str(values.get("residency", "")))
+    if values.get("training_command"):
+        check_training_program(list(values["training_command"]), environ)
     # Only the bundled trainer reads a labelled CSV; a user's program reads its data its own way.
     if values.get("training_python_module"):
         from carbon_aware.training.package import check_module_importable
@@ -182,6 +184,40 @@ def check_local_inputs(values: Mapping[str, Any], environ: Mapping[str, str]) ->
             str(values["label_column"]),
             str(values.get("dedupe", "none")),
             str(values.get("keep_columns", "")),
+        )
+
+
+def check_training_program(command: Sequence[str], environ: Mapping[str, str]) -> None:
+    """Refuses a local ``training_command`` whose program (or Python script) does not exist.
+
+    A leading ``python`` is the interpreter running the pipeline; its script, when the next
+    argument is a ``.py`` path, must be a file. Any other program must be an executable file
+    (a path) or found on ``PATH``. On Vertex AI the program lives in the training image, which
+    this machine cannot see: ``submit`` does not check it.
+
+    Raises:
+        ValueError: Naming the program and where it was looked for.
+    """
+    import os
+    import shutil
+
+    program = command[0]
+    if program in ("python", "python3"):
+        script = command[1] if len(command) > 1 else ""
+        if script.endswith(".py") and not os.path.isfile(script):
+            raise ValueError(
+                f"training_command runs the script {script!r}, which is not a file here "
+                f"(relative to {os.getcwd()!r})"
+            )
+        return
+    if "/" in program:
+        if not (os.path.isfile(program) and os.access(program, os.X_OK)):
+            raise ValueError(f"training_command program {program!r} is not an executable file here")
+        return
+    if shutil.which(program, path=environ.get("PATH", "")) is None:
+        raise ValueError(
+            f"training_command program {program!r} is not on PATH; give its path, or "
+            '["python", "script.py", ...] for a Python script'
         )
 
 

@@ -37,7 +37,7 @@ SHIPPED_EIA930_SOURCE = (
 # No grid comes near this: lignite plants, the dirtiest source, emit about 1,100-1,300 gCO2e/kWh
 # over their life cycle. Above it a value is a unit mistake (lbs/MWh, g/MWh) or a corrupt reading.
 MAX_PLAUSIBLE_GCO2E_PER_KWH = 2000.0
-_UTC_SUFFIX = r"(?:Z|[+-]00:?00)$"
+_UTC_SUFFIX = r"(?:Z|[+-]00:?00)\Z"
 _HOUR = pd.Timedelta(hours=1)
 
 

@@ -97,6 +97,16 @@ def validate_bucket_template(template: str) -> str:
             f"regional_bucket_template {template!r} must start with gs:// "
             "(for example gs://my-proj-carbon-{region})"
         )
+    segments = template.removeprefix("gs://").split("/")
+    if (
+        any(segment in (".", "..") for segment in segments)
+        or "" in segments[:-1]
+        or any(char == "\\" or not char.isprintable() or char.isspace() for char in template)
+    ):
+        raise ValueError(
+            f"regional_bucket_template {template!r} must be gs://BUCKET[/FOLDER...] without "
+            "'.', '..' or empty path segments, backslashes, whitespace or control characters"
+        )
     # Only the bare field: str.format would evaluate {region.__class__} or {region[0]}.
     only_region = (
         f"regional_bucket_template {template!r} may only contain the {{region}} placeholder, "
@@ -124,7 +134,7 @@ def regional_bucket(template: str, region: str) -> str:
     """Returns the bucket URI (``gs://name``) for ``region`` from the template."""
     uri = validate_bucket_template(template).format(region=region).rstrip("/")
     bucket = uri.removeprefix("gs://").split("/", 1)[0]
-    if not _BUCKET_NAME.match(bucket):
+    if not _BUCKET_NAME.fullmatch(bucket):
         raise ValueError(
             f"regional_bucket_template {template!r} gives bucket {bucket!r} for {region}, which "
             "is not a valid Cloud Storage bucket name (lowercase letters, digits, - _ .)"

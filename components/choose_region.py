@@ -29,6 +29,8 @@ def choose_region(
     training_image: str,
     training_package_uris: list,
     training_python_module: str,
+    training_env: dict,
+    training_timeout_hours: float,
     project_image: str,
     worker_replica_count: int,
     quality_metric: str,
@@ -50,6 +52,7 @@ def choose_region(
     training_command=list,
     training_image=str,
     worker_pool_specs=list,
+    job_timeout=str,
 ):
     """Checks the run's parameters, then picks the lowest-intensity region meeting the constraints.
 
@@ -82,6 +85,8 @@ def choose_region(
         training_image: The user's image; empty = ``project_image``.
         training_package_uris: ``gs://`` Python packages Vertex installs (with the module).
         training_python_module: The module to run from them, ``training_command`` its args.
+        training_env: ``NAME: value`` variables for the program (checked; set in the pools).
+        training_timeout_hours: How long the program may run (the job's scheduling.timeout).
         project_image: The project's own image (fixed when the pipeline is compiled).
         worker_replica_count: Replicas of the second worker pool (0 = the chief alone).
         quality_metric: The metrics key evaluate gates on (checked here).
@@ -103,13 +108,19 @@ def choose_region(
         training_command: The command that will run (the bundled trainer's when none is given).
         training_image: The image it runs in.
         worker_pool_specs: The custom job's worker pools (empty for ``local``).
+        job_timeout: ``training_timeout_hours`` as the job's ``scheduling.timeout`` (``"259200s"``).
     """
     from carbon_aware.decision import choose_region as decide
     from carbon_aware.intensity import IntensitySnapshot
     from carbon_aware.parameters import integral, validate_run_parameters
     from carbon_aware.planning.constraints import Constraints
     from carbon_aware.training.binding import fill_model_dir
-    from carbon_aware.training.contract import OutputLayout, bundled_training_command
+    from carbon_aware.training.contract import (
+        OutputLayout,
+        bundled_training_command,
+        validate_training_env,
+        vertex_timeout,
+    )
     from carbon_aware.training.data_location import check_data_residency
     from carbon_aware.training.job_spec import worker_pool_specs as build_pools
     from carbon_aware.training.package import module_command
@@ -139,6 +150,8 @@ def choose_region(
             "training_image": training_image,
             "training_package_uris": training_package_uris,
             "training_python_module": training_python_module,
+            "training_env": training_env,
+            "training_timeout_hours": training_timeout_hours,
             "worker_replica_count": worker_replica_count,
             "quality_metric": quality_metric,
             "min_quality": min_quality,
@@ -200,6 +213,7 @@ def choose_region(
             data_uri=data_uri,
             package_uris=list(training_package_uris),
             python_module=training_python_module,
+            env=validate_training_env(training_env),
         )
         if backend == "vertex"
         else []
@@ -214,4 +228,5 @@ def choose_region(
         command,
         image,
         pools,
+        vertex_timeout(training_timeout_hours),
     )

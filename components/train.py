@@ -20,13 +20,16 @@ def train(
     machine_type: str,
     accelerator_type: str,
     accelerator_count: int,
+    training_env: dict,
+    training_timeout_hours: float,
     model: Output[Model],
 ) -> NamedTuple("TrainOutputs", model_uri=str, run_record_json=str):
     """Runs the training program on this machine while measuring the machine's energy.
 
     The program gets ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR``, ``AIP_TENSORBOARD_LOG_DIR``,
     ``AIP_TRAINING_DATA_URI``, ``CLUSTER_SPEC`` and ``TF_CONFIG`` as a one-replica Vertex AI job
-    would; a leading ``python`` is the interpreter running this step.
+    would, ``training_env`` and the host's allow-listed variables (PATH, HOME, LANG, ...) but
+    never the pipeline's credentials; a leading ``python`` is the interpreter running this step.
 
     Args:
         training_command: The program and its arguments (choose-region resolved the default).
@@ -38,6 +41,8 @@ def train(
         machine_type: Machine type, for the energy estimate when it cannot be measured.
         accelerator_type: Accelerator type (Vertex enum name), for the record and estimate.
         accelerator_count: Accelerators, for the record and the estimate.
+        training_env: ``NAME: value`` variables the user passes to the program.
+        training_timeout_hours: The program is stopped (its process group) after this long.
         model: The run's output directory; the model is in its ``model/`` folder.
 
     Returns:
@@ -58,6 +63,8 @@ def train(
         data_uri=data_uri,
         region=region,
         machine=MachineSpec(machine_type, accelerator_type, integral(accelerator_count)),
+        training_env=dict(training_env),
+        training_timeout_hours=training_timeout_hours,
     )
     model.metadata["energy_kwh"] = record["energy"]["total_kwh"]
     return (record["training"]["model_dir"], json.dumps(record, sort_keys=True))

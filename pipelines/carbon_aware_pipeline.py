@@ -37,6 +37,8 @@ DEFAULT_CANDIDATE_REGIONS = [
     "us-east4",
     "us-west1",
 ]
+# training_env's default: the program gets the contract's variables and nothing of the user's.
+NO_TRAINING_ENV: dict[str, str] = {}
 VERTEX_TRAIN_TASK = "train-on-vertex"
 NO_PACKAGES: list[str] = []  # training_package_uris' default: no Python package
 # GCPC's run-time placeholder for the service account the pipeline run itself uses.
@@ -108,6 +110,8 @@ def build_pipeline(
         training_package_uris: list = NO_PACKAGES,
         training_python_module: str = "",
         worker_replica_count: int = 0,
+        training_env: dict = NO_TRAINING_ENV,
+        training_timeout_hours: float = 72.0,
         quality_metric: str = "accuracy",
         min_quality: float = 0.9,
         intensity_provider: str = "static",
@@ -158,6 +162,10 @@ def build_pipeline(
                 ``training_command`` as its arguments; empty = ``training_command`` is a program.
             worker_replica_count: Workers of a second pool beside the chief, on the same machine
                 and accelerator (Vertex distributed training); 0 = the chief alone.
+            training_env: ``NAME: value`` variables for your program (no credentials: they are
+                visible in the run's parameters); on Vertex AI the worker pools' container env.
+            training_timeout_hours: The program is stopped after this long (the custom job's
+                scheduling.timeout; locally its process group); at most 336 (14 days).
             quality_metric: The key of metrics.json (in AIP_MODEL_DIR) the run is gated on.
             min_quality: Lowest acceptable value of quality_metric; the run fails below it.
             intensity_provider: Carbon-intensity provider (``static`` works offline).
@@ -238,6 +246,8 @@ def build_pipeline(
             training_image=training_image,
             training_package_uris=training_package_uris,
             training_python_module=training_python_module,
+            training_env=training_env,
+            training_timeout_hours=training_timeout_hours,
             project_image=image,
             worker_replica_count=worker_replica_count,
             quality_metric=quality_metric,
@@ -283,6 +293,7 @@ def build_pipeline(
                     worker_pool_specs=choose.outputs["worker_pool_specs"],
                     base_output_directory=choose.outputs["base_output_directory"],
                     service_account=PIPELINE_SERVICE_ACCOUNT,
+                    timeout=choose.outputs["job_timeout"],
                     # The pipeline's persistent resource is in the submission region, not the
                     # chosen one: run on demand there.
                     persistent_resource_id="",
@@ -296,7 +307,11 @@ def build_pipeline(
                 ).set_display_name("collect-training")
                 small(collected, "collect-training")
             with dsl.Else(name="train-in-process"):
-                in_process = ops.train(**program).set_display_name("train")
+                in_process = ops.train(
+                    **program,
+                    training_env=training_env,
+                    training_timeout_hours=training_timeout_hours,
+                ).set_display_name("train")
             model_uri = dsl.OneOf(collected.outputs["model_uri"], in_process.outputs["model_uri"])
             run_record = dsl.OneOf(
                 collected.outputs["run_record_json"], in_process.outputs["run_record_json"]

@@ -19,7 +19,7 @@ def validate_image(image: str) -> str:
         ValueError: The image has no tag or digest, or is tagged ``latest``.
     """
     last = image.rsplit("/", 1)[-1]
-    if not _IMAGE.match(image) or ("@sha256:" not in image and ":" not in last):
+    if not _IMAGE.fullmatch(image) or ("@sha256:" not in image and ":" not in last):
         raise ValueError(
             f"image {image!r} must be a full image reference with an immutable tag or digest, "
             "e.g. europe-docker.pkg.dev/my-proj/carbon/trainer:3f2a1bc"

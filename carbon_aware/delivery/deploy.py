@@ -63,7 +63,7 @@ def validate_project(project: str) -> str:
     Raises:
         ValueError: Naming the bad value and the allowed form.
     """
-    if not _PROJECT.match(project):
+    if not _PROJECT.fullmatch(project):
         raise ValueError(
             f"--project {project!r} is not a Google Cloud project id: 6-30 lowercase letters, "
             "digits or hyphens, starting with a letter and not ending with a hyphen, e.g. "
@@ -119,11 +119,11 @@ def make_plan(
         ValueError: A bad project id, region, bucket template, account or secret name, or days.
     """
     names = validate_targets(project, regions, bucket_template)
-    if not _ACCOUNT.match(service_account_name):
+    if not _ACCOUNT.fullmatch(service_account_name):
         raise ValueError(
             f"--service-account-name {service_account_name!r}: 6-30 lowercase letters, digits, -"
         )
-    if not _SECRET.match(secret_name):
+    if not _SECRET.fullmatch(secret_name):
         raise ValueError(f"--secret-name {secret_name!r}: letters, digits, - and _ only")
     if lifecycle_delete_days < 1:
         raise ValueError(f"--lifecycle-delete-days must be 1 or more, got {lifecycle_delete_days}")

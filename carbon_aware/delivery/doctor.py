@@ -124,13 +124,13 @@ def make_request(
         ValueError: Naming the bad argument, its value and what is allowed.
     """
     names = validate_targets(project, regions, bucket_template)
-    if image and not _IMAGE.match(image):
+    if image and not _IMAGE.fullmatch(image):
         raise ValueError(f"--image {image!r} is not an image reference (HOST/PATH[:TAG|@DIGEST])")
     validate_machine_type(machine_type)
     machine_shape(machine_type)  # the vCPUs the quota must cover
     accelerator = normalise_accelerator(accelerator_type, accelerator_count)
     check_machine_accelerator(machine_type, accelerator_type, accelerator_count)
-    if service_account and not _ACCOUNT.match(service_account):
+    if service_account and not _ACCOUNT.fullmatch(service_account):
         raise ValueError(
             f"--service-account {service_account!r} is not a service account email "
             "(NAME@PROJECT.iam.gserviceaccount.com)"
@@ -286,7 +286,7 @@ def check_image(session: requests.Session, base: str, request: DoctorRequest) ->
     (cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.*).
     A registry in another location than the region is a note: the pull crosses regions.
     """
-    image, match = request.image, _AR_IMAGE.match(request.image)
+    image, match = request.image, _AR_IMAGE.fullmatch(request.image)
     ok, notes, fix, location = True, [], "", ""
     if not match:
         notes.append("cannot be checked: not a LOCATION-docker.pkg.dev image" if image else

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +35,8 @@ REPORT_FILES = {"report": "report.md", "report_html": "report.html", "footprint"
 TEMPLATE_FILE = "pipeline.yaml"
 # The copy kfp.local runs: Vertex-only placeholders emptied.
 LOCAL_TEMPLATE_FILE = "pipeline.local.yaml"
+# Folders a run writes into its output directory: a past run's are never written over.
+RUN_FOLDERS = ("logs", "pipeline_root")
 
 
 class PipelineRunError(RuntimeError):
@@ -49,6 +55,51 @@ class PipelineRunError(RuntimeError):
         where = f"step {step} failed: " if step is not None else ""
         log = f"\nits full log: {log_path}" if log_path is not None else ""
         super().__init__(f"{where}{cause}{log}")
+
+
+class RunStopped(KeyboardInterrupt):
+    """run-local got SIGINT or SIGTERM; its steps and their programs were ended."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# How long the steps get to end their programs (the runner's grace, and some) before SIGKILL.
+STOP_GRACE_S = 20.0
+
+
+def _end_children(signum: int) -> None:
+    """Sends ``signum`` to every process this one started (steps, their programs), then kills."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.send_signal(signum)
+    _, alive = psutil.wait_procs(children, timeout=STOP_GRACE_S)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """While the pipeline runs, SIGINT/SIGTERM end the steps and programs, then stop the run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        _end_children(signal.SIGTERM)
+        raise RunStopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass(frozen=True)
@@ -160,11 +211,22 @@ def run_local(
     """
     from kfp import components, local
 
-    products = [*REPORT_FILES.values(), TEMPLATE_FILE, LOCAL_TEMPLATE_FILE]
+    products = [*REPORT_FILES.values(), TEMPLATE_FILE, LOCAL_TEMPLATE_FILE, *RUN_FOLDERS]
     inputs.output_dir(output_dir, "--output-dir", products=products, overwrite=overwrite)
     params = local_parameters(template_path, overrides)
+    try:
+        # KFP's own reading of the template, before anything is written.
+        components.load_component_from_text(_local_text(template_path))
+    except Exception as err:  # KFP raises many types for a malformed spec
+        first = (str(err).splitlines() or [type(err).__name__])[0][:200]
+        raise ValueError(f"--template {str(template_path)!r} cannot be loaded: {first}") from None
     out = Path(output_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--output-dir {str(output_dir)!r}: {err.strerror or err}") from None
+    in_place = Path(template_path).resolve() == out / TEMPLATE_FILE
+    _unlink_past_outputs(out, [p for p in products if not (in_place and p == TEMPLATE_FILE)])
     if Path(template_path).resolve() != out / TEMPLATE_FILE:
         template_path = shutil.copyfile(template_path, out / TEMPLATE_FILE)
     if observer is not None:
@@ -183,7 +245,7 @@ def run_local(
     if now is not None:
         os.environ[PLAN_NOW_ENV] = now.isoformat()
     try:
-        with warnings.catch_warnings(), capture_step_logs(logs):
+        with warnings.catch_warnings(), capture_step_logs(logs), _stop_on_signals():
             # The subprocess runner warns that the steps' image is not a Python image: running
             # them in this environment (where the project is installed) is the point.
             warnings.filterwarnings(
@@ -231,6 +293,25 @@ def run_local(
     )
 
 
+def _unlink_past_outputs(out: Path, products: list[str]) -> None:
+    """With ``--overwrite``: removes links and past outputs, so nothing is written through them.
+
+    Raises:
+        ValueError: One cannot be removed, or ``logs`` is a file.
+    """
+    for name in products:
+        path = out / name
+        try:
+            if path.is_symlink() or (path.exists() and name not in RUN_FOLDERS):
+                path.unlink()
+            elif path.exists() and not path.is_dir():
+                raise ValueError(f"--output-dir {str(out)!r}: {name} is a file, not a folder")
+            elif path.is_dir():
+                shutil.rmtree(path)
+        except OSError as err:
+            raise ValueError(f"--output-dir {str(out)!r}: cannot replace {name}: {err}") from None
+
+
 VERTEX_ONLY_PLACEHOLDERS = (
     "{{$.pipeline_google_cloud_project_id}}",
     "{{$.pipeline_google_cloud_location}}",
@@ -246,12 +327,17 @@ def _without_vertex_placeholders(template_path: str | Path) -> Path:
     A local run has no project, submission region, service account or job resource name: the
     steps that take them (plan-start, defer-run) treat empty as "not on Vertex AI".
     """
+    local = Path(template_path).with_name(LOCAL_TEMPLATE_FILE)
+    local.write_text(_local_text(template_path), encoding="utf-8")
+    return local
+
+
+def _local_text(template_path: str | Path) -> str:
+    """The template's text with the Vertex-only placeholders emptied."""
     text = Path(template_path).read_text(encoding="utf-8")
     for placeholder in VERTEX_ONLY_PLACEHOLDERS:
         text = text.replace(placeholder, "")
-    local = Path(template_path).with_name(LOCAL_TEMPLATE_FILE)
-    local.write_text(text, encoding="utf-8")
-    return local
+    return text
 
 
 def _step_failure(logs: StepLogs, err: RuntimeError) -> PipelineRunError:

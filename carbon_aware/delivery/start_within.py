@@ -17,12 +17,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from carbon_aware.limits import MAX_DELAY_HOURS, MAX_DURATION_HOURS, check_hours, exact
 from carbon_aware.planning.constraints import Constraints
 from carbon_aware.planning.planner import Plan
 from carbon_aware.planning.sources import PROVIDER_HORIZON_HOURS
 
 PLAN_PARAMETERS = ("planned_start_utc", "planned_carbon_intensity")
-MAX_START_WITHIN_HOURS = 7 * 24
+MAX_START_WITHIN_HOURS = MAX_DELAY_HOURS
 """Our own forecast reaches 7 days; the live providers' forecasts 72 h."""
 
 
@@ -40,14 +41,13 @@ def check_start_within(
         raise ValueError("give either --start-at or --start-within, not both")
     if not (math.isfinite(start_within) and 0 < start_within <= MAX_START_WITHIN_HOURS):
         raise ValueError(
-            f"--start-within {start_within:g} must be more than 0 and at most "
+            f"--start-within {exact(start_within)} must be more than 0 and at most "
             f"{MAX_START_WITHIN_HOURS} hours (our forecast's reach; live provider forecasts: "
             f"{max(PROVIDER_HORIZON_HOURS.values())} h); to start now, leave it out"
         )
     if duration_hours is None:
         raise ValueError("--start-within needs --duration-hours D: how long the run takes")
-    if not (math.isfinite(duration_hours) and duration_hours > 0):
-        raise ValueError(f"--duration-hours {duration_hours:g} must be more than 0")
+    check_hours(duration_hours, "--duration-hours", maximum=MAX_DURATION_HOURS)
 
 
 def plan_run(

@@ -44,9 +44,11 @@ from carbon_aware.vertex import regional_bucket
 
 PACKAGE_NAME = "carbon-aware-vertex"
 PIPELINE_ROOT_FOLDER = "pipeline-root"
-REGISTRY_HOST = re.compile(r"^https://(?P<location>[a-z0-9-]+)-kfp\.pkg\.dev/[^/]+/[^/]+$")
-REGISTRY_TEMPLATE = re.compile(r"^https://[a-z0-9-]+-kfp\.pkg\.dev/[^/]+/[^/]+/[^/]+/[^/]+$")
-RUN_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/pipelineJobs/[a-z0-9-]+$|^[a-z0-9-]+$")
+REGISTRY_HOST = re.compile(r"^https://(?P<location>[a-z0-9-]+)-kfp\.pkg\.dev/[^/\s]+/[^/\s]+$")
+REGISTRY_TEMPLATE = re.compile(
+    r"^https://[a-z0-9-]+-kfp\.pkg\.dev/[^/\s]+/[^/\s]+/[^/\s]+/[^/\s]+$"
+)
+RUN_NAME = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/pipelineJobs/[a-z0-9-]+$|^[a-z0-9-]+$")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ACCOUNT_EMAIL = re.compile(r"^[a-z0-9-]+@[a-z0-9.-]+\.gserviceaccount\.com$")
@@ -65,7 +67,7 @@ def parse_labels(items: Sequence[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or key in labels:
             raise ValueError(f"--label {item!r} must look like key=value, each key once")
-        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+        if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
             raise ValueError(
                 f"--label {item!r}: keys start with a lowercase letter; keys and values use only "
                 "lowercase letters, digits, - and _ (at most 63 characters)"
@@ -96,7 +98,7 @@ def load_spec(template: str, credentials: Any = None) -> dict[str, Any]:
     """
     if not template.startswith("https://"):
         return load_template(template)
-    if not REGISTRY_TEMPLATE.match(template):
+    if not REGISTRY_TEMPLATE.fullmatch(template):
         raise ValueError(
             f"--template {template!r}: a URL must be an Artifact Registry template, "
             "https://<region>-kfp.pkg.dev/<project id>/<repository>/<package>/<tag or sha256:…>, "
@@ -202,11 +204,24 @@ def _credentials(offline: bool) -> Any:
 def _previous_parameters(
     run: str, project: str, location: str, inputs: Mapping[str, TemplateInput]
 ) -> tuple[dict[str, Any], str]:
-    """Fetches a past run's parameter values (network) and its job id, for ``--from-run``."""
-    check_run_name(run)
+    """Fetches a past run's parameter values (network) and its job id, for ``--from-run``.
+
+    Raises:
+        ValueError: The run is in another project or location, or there are no credentials to
+            read it (one line each).
+    """
+    check_run_name(run, project, location)
+    import google.auth.exceptions
     from google.cloud import aiplatform
 
-    previous = aiplatform.PipelineJob.get(run, project=project, location=location)
+    try:
+        previous = aiplatform.PipelineJob.get(run, project=project, location=location)
+    except google.auth.exceptions.GoogleAuthError as err:
+        first = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise ValueError(
+            f"--from-run {run!r}: cannot read the past run without Google Cloud credentials "
+            f"({first}); run 'gcloud auth application-default login'"
+        ) from None
     values = previous.to_dict().get("runtimeConfig", {}).get("parameterValues", {})
     dropped = sorted(set(values) - set(inputs))
     if dropped:
@@ -214,34 +229,48 @@ def _previous_parameters(
     return {k: v for k, v in values.items() if k in inputs}, run.rsplit("/", 1)[-1]
 
 
-def check_run_name(run: str) -> str:
+def check_run_name(run: str, project: str | None = None, location: str | None = None) -> str:
     """Checks a ``--from-run`` value (an empty one is refused, not taken as "no re-run").
 
     Raises:
-        ValueError: Not ``projects/P/locations/L/pipelineJobs/ID`` or a job ID.
+        ValueError: Not ``projects/P/locations/L/pipelineJobs/ID`` or a job ID, or a full name
+            in another project or location than ``--project``/``--location``.
     """
-    if not RUN_NAME.match(run):
+    if not RUN_NAME.fullmatch(run):
         raise ValueError(
             f"--from-run {run!r} must be projects/P/locations/L/pipelineJobs/ID or a job ID"
         )
+    parts = run.split("/")
+    if len(parts) == 6:
+        if location is not None and parts[3] != location:
+            raise ValueError(
+                f"--from-run {run!r} is in location {parts[3]!r}, not --location {location!r}; "
+                "re-run it from its own location (or give the job ID alone)"
+            )
+        if project is not None and parts[1] != project:
+            raise ValueError(
+                f"--from-run {run!r} is in project {parts[1]!r}, not --project {project!r}"
+            )
     return run
 
 
 def _check_target(
     project: str, location: str, pipeline_root: str | None, service_account: str | None
 ) -> None:
-    if not PROJECT_ID.match(project):
+    if not PROJECT_ID.fullmatch(project):
         raise ValueError(
             f"--project {project!r} is not a Google Cloud project id: 6-30 lowercase letters, "
             "digits or hyphens, starting with a letter, e.g. my-proj-123"
         )
+    if location != location.strip():
+        raise ValueError(f"--location {location!r} has surrounding whitespace; give the region id")
     try:
         validate_regions([location])
     except ValueError as err:
         raise ValueError(f"--location: {err}") from None
     if pipeline_root is not None and not pipeline_root.startswith("gs://"):
         raise ValueError(f"--pipeline-root {pipeline_root!r} must be a gs:// URI")
-    if service_account is not None and not _ACCOUNT_EMAIL.match(service_account):
+    if service_account is not None and not _ACCOUNT_EMAIL.fullmatch(service_account):
         raise ValueError(f"--service-account {service_account!r} must be an account's email")
 
 
@@ -255,7 +284,7 @@ def run_submit(args: Any) -> int:
     labels = parse_labels(args.label)
     schedule = one_off_schedule(args.start_at) if args.start_at is not None else None
     if args.from_run is not None:
-        check_run_name(args.from_run)
+        check_run_name(args.from_run, args.project, args.location)
     cli_values = parse_param_assignments(args.param)
     file_values = load_params_file(args.params_file) if args.params_file is not None else {}
     from_registry = args.template.startswith("https://")
@@ -376,7 +405,7 @@ def package_version_tag() -> str:
 def run_upload(args: Any) -> int:
     """Handles ``carbon-aware upload``: pushes a compiled template to an Artifact Registry repo."""
     host = args.host.rstrip("/")
-    if not REGISTRY_HOST.match(host):
+    if not REGISTRY_HOST.fullmatch(host):
         raise ValueError(
             f"--host {args.host!r} must be an Artifact Registry repository of format KFP, "
             "https://<region>-kfp.pkg.dev/<project id>/<repository>, e.g. "
@@ -386,7 +415,7 @@ def run_upload(args: Any) -> int:
     require_registry_images(spec, args.template)
     tags = list(args.tag) + ([package_version_tag()] if args.package_version_tag else [])
     for tag in tags:
-        if not TAG.match(tag):
+        if not TAG.fullmatch(tag):
             raise ValueError(f"--tag {tag!r}: use letters, digits, '.', '_' and '-' only")
     if len(set(tags)) != len(tags):
         raise ValueError(f"tags repeat: {', '.join(tags)}")

@@ -7,6 +7,7 @@ The compiled YAML is the contract: ``run-local`` and ``submit`` both read its in
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +155,13 @@ def coerce_value(declared: TemplateInput, value: Any) -> Any:
     if kind == "NUMBER_DOUBLE":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(problem)
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ValueError(f"{problem[:200]}: beyond a double's range") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{problem[:200]}: not a finite number")
+        return number
     if kind == "BOOLEAN":
         if not isinstance(value, bool):
             raise ValueError(problem)
@@ -172,6 +179,9 @@ def coerce_value(declared: TemplateInput, value: Any) -> Any:
 
 def _parse_text(text: str, kind: str, problem: str) -> Any:
     stripped = text.strip()
+    if kind == "LIST" and stripped.startswith(("{", '"')):
+        # JSON, but not a list: never split an object into "names"
+        raise ValueError(f"{problem}; give a JSON list or a,b,c")
     if kind == "LIST" and not stripped.startswith("["):
         # a,b,c is the friendly form for lists of names
         return [part.strip() for part in stripped.split(",") if part.strip()]

@@ -46,7 +46,7 @@ VERTEX_E2_MACHINES: dict[str, tuple[int, float]] = {
     for t in catalogue.load_machine_types().values()
     if t.family == "e2"
 }
-_JOB_NAME = re.compile(r"^projects/[^/]+/locations/([a-z0-9-]+)/pipelineJobs/[^/]+$")
+_JOB_NAME = re.compile(r"^projects/[^/\s]+/locations/([a-z0-9-]+)/pipelineJobs/[^/\s]+$")
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def process_start_s() -> float | None:
 
 def region_of_job(job_name: str) -> str | None:
     """The location in a pipeline job's resource name, or None."""
-    match = _JOB_NAME.match(job_name)
+    match = _JOB_NAME.fullmatch(job_name)
     return match.group(1) if match else None
 
 

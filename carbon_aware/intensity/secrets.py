@@ -62,7 +62,7 @@ def validate_secret_name(name: str) -> str:
         ValueError: The name does not have that shape.
     """
     stripped = name.strip()
-    if not _SECRET_NAME.match(stripped):
+    if not _SECRET_NAME.fullmatch(stripped):
         # Never echo the value: a key pasted here by mistake would land in logs and job errors.
         raise ValueError(
             f"invalid Secret Manager name for api_key_secret (the {len(stripped)}-character "

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from carbon_aware.inputs import existing_file, utc_time
+from carbon_aware.limits import MAX_DELAY_HOURS, MAX_DURATION_HOURS, check_hours
 from carbon_aware.planning.backtest import BacktestResult, run_backtest
 from carbon_aware.planning.constraints import Constraints
 from carbon_aware.planning.planner import FORECASTS, Plan, plan_job
@@ -83,7 +84,16 @@ def _load(path: str) -> pd.DataFrame:
     return load_intensity_csv(existing_file(path, "--intensity-csv"))
 
 
+def _check_hours(args: argparse.Namespace) -> None:
+    """The duration and the delay within their documented limits, before anything is built."""
+    check_hours(args.duration_hours, "--duration-hours", maximum=MAX_DURATION_HOURS)
+    check_hours(
+        args.max_delay_hours, "--max-delay-hours", maximum=MAX_DELAY_HOURS, zero_allowed=True
+    )
+
+
 def _plan(args: argparse.Namespace) -> int:
+    _check_hours(args)
     constraints = Constraints(
         residency=args.residency,
         accelerator_type=args.accelerator_type,
@@ -173,6 +183,7 @@ def plan_lines(plan: Plan) -> list[str]:
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    _check_hours(args)
     frame = _load(args.intensity_csv)
     result = run_backtest(
         frame,

@@ -1,8 +1,10 @@
-"""Number formatting shared by the Markdown and HTML renderers."""
+"""Number formatting and escaping of untrusted text, shared by the Markdown and HTML renderers."""
 
 from __future__ import annotations
 
 import math
+import re
+from typing import Any
 
 SIGNIFICANT = 3
 MAX_DECIMALS = 9
@@ -46,3 +48,34 @@ def sig(value: float | None, figures: int = SIGNIFICANT) -> str:
     decimals = max(figures - 1 - math.floor(math.log10(abs(value))), 0)
     text = f"{value:,.{min(decimals, MAX_DECIMALS)}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# Untrusted text (metric names, the command, paths, providers' strings) is shown at most this long.
+MAX_SHOWN_CHARS = 300
+# Characters that are Markdown or HTML syntax: written as numeric character references, which
+# every Markdown renderer and browser shows as the character and never reads as markup.
+_MARKUP = re.compile(r"[&<>`*_\[\]|#~\\!$]")
+# Anything that could end a line (str.splitlines() breaks on all of these) or is invisible.
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Text safe inside a Markdown code span as it is.
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9 ._,:/=@+()%-]*")
+
+
+def _shorten(value: Any, limit: int) -> str:
+    text = _LINE_BREAKS.sub(" ", str(value))
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more)"
+
+
+def md(value: Any, limit: int = MAX_SHOWN_CHARS) -> str:
+    """Untrusted text for Markdown (and the HTML made from it): one line, no markup.
+
+    Newlines and control characters become spaces (no new section or row), Markdown and HTML
+    syntax become character references (no code span closed, no table cell split, no tag).
+    """
+    return _MARKUP.sub(lambda m: f"&#{ord(m.group())};", _shorten(value, limit))
+
+
+def md_code(value: Any, limit: int = MAX_SHOWN_CHARS) -> str:
+    """Untrusted text shown as code: a code span when it is plain, else :func:`md` text."""
+    text = _shorten(value, limit)
+    return f"`{text}`" if text.strip() and _PLAIN_CODE.fullmatch(text) else md(text, limit)

@@ -36,7 +36,10 @@ code { background: #f6f8fa; padding: 0 .25rem; border-radius: .25rem; }
 def _inline(text: str) -> str:
     out = html.escape(text, quote=False)
     out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    # Untrusted text reaches the Markdown as numeric character references (report._text.md):
+    # let them through as such, so they show as the character and never as markup.
+    return re.sub(r"&amp;(#[0-9]{1,7};)", r"&\1", out)
 
 
 def _table(lines: list[str]) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from carbon_aware.report._text import fmt
+from carbon_aware.report._text import fmt, md
 
 
 def reused_steps(
@@ -51,7 +51,7 @@ def lever_lines(
     efficiency = run.get("data_efficiency")
     if efficiency and efficiency.get("applied"):
         lines += [
-            f"**Less data** ({'; '.join(efficiency['applied'])}):",
+            f"**Less data** ({md('; '.join(efficiency['applied']))}):",
             "",
             "| data | rows | columns | CSV KiB | memory KiB |",
             "|---|---:|---:|---:|---:|",
@@ -67,7 +67,7 @@ def lever_lines(
         lines += ["- Less data: off (`dedupe=none`, all columns kept).", ""]
     precision = run.get("precision") or {}
     if precision.get("mixed_precision_requested"):
-        lines += [f"- Mixed precision: {precision.get('note') or precision.get('policy')}.", ""]
+        lines += [f"- Mixed precision: {md(precision.get('note') or precision.get('policy'))}.", ""]
     variants = evaluation.get("precision_variants") or []
     if variants:
         lines += [
@@ -77,7 +77,7 @@ def lever_lines(
             "|---|---|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {v['precision']} | {v['format']} | {v['size_bytes']} | "
+            f"| {md(v['precision'])} | {md(v['format'])} | {md(v['size_bytes'])} | "
             f"{fmt(float(v['size_ratio']), 3)} | {float(v['accuracy']):.4f} | "
             f"{fmt(float(v['inference_us_per_example']), 2)} |"
             for v in variants

@@ -8,7 +8,7 @@ from typing import Any
 from carbon_aware.decision import RegionDecision
 from carbon_aware.footprint.calculation import Footprint
 from carbon_aware.history.bigquery import FootprintHistory
-from carbon_aware.report._text import fmt, pct
+from carbon_aware.report._text import fmt, md, md_code, pct
 from carbon_aware.report.bounds import (
     emission_rows,
     headline,
@@ -118,15 +118,15 @@ def constraint_lines(decision: RegionDecision) -> list[str]:
     """The constraints applied and every candidate they left out, with the reason."""
     if not decision.constraints and not decision.exclusions:
         return []
-    applied = ", ".join(f"{key}={value}" for key, value in decision.constraints.items())
+    applied = ", ".join(f"{md(key)}={md(value)}" for key, value in decision.constraints.items())
     lines = ["", f"Constraints: {applied or 'none'}."]
     if decision.exclusions:
         lines += ["", "| left out | constraint | reason |", "|---|---|---|"]
         lines += [
-            f"| {item['region']} | {item['constraint']} | {item['reason']} |"
+            f"| {md(item['region'])} | {md(item['constraint'])} | {md(item['reason'])} |"
             for item in decision.exclusions
         ]
-    lines += [f"- {note}" for note in decision.notes]
+    lines += [f"- {md(note, 1000)}" for note in decision.notes]
     return lines
 
 
@@ -138,10 +138,12 @@ def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]
     gate = evaluation.get("quality_gate") or {}
     lines = ["## Training", ""]
     if training:
-        image = f" in `{training['image']}`" if training.get("image") else ""
+        image = f" in {md_code(training['image'])}" if training.get("image") else ""
+        command = md_code(" ".join(str(part) for part in training.get("command", [])))
         lines += [
-            f"- Program: `{' '.join(training.get('command', []))}`{image}",
-            f"- Backend: `{run.get('backend', '?')}`; outputs in `{training.get('output_dir')}`",
+            f"- Program: {command}{image}",
+            f"- Backend: {md_code(run.get('backend', '?'))}; outputs in "
+            f"{md_code(training.get('output_dir'))}",
         ]
         if training.get("image_tag_mutable"):
             lines.append(
@@ -154,21 +156,26 @@ def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]
             f"{replicas.get('estimated')} estimated from the machine spec x duration)"
         )
     lines.append(
-        f"- Training window: {run.get('start_utc', '?')} to {run.get('end_utc', '?')} "
+        f"- Training window: {md(run.get('start_utc', '?'))} to {md(run.get('end_utc', '?'))} "
         f"({fmt(float(run.get('duration_s', 0.0)), 1)} s)"
     )
     if data:
-        lines.append(f"- Training data: `{data.get('uri')}` (location `{data.get('location')}`)")
+        lines.append(
+            f"- Training data: {md_code(data.get('uri'))} "
+            f"(location {md_code(data.get('location'))})"
+        )
         if data.get("outside_chosen_region"):
             lines.append(
-                f"> **Data read from another region:** `{data.get('location')}` is not "
-                f"`{data.get('chosen_region')}`; the read crossed regions (egress, residency)."
+                f"> **Data read from another region:** {md_code(data.get('location'))} is not "
+                f"{md_code(data.get('chosen_region'))}; the read crossed regions (egress, "
+                "residency)."
             )
     if gate:
         verdict = "passed" if gate.get("passed") else "failed"
         lines.append(
-            f"- Quality gate: `{gate.get('metric')}` = {fmt(float(gate.get('value', 0.0)), 4)}, "
-            f"floor {gate.get('min_quality')}: {verdict}"
+            f"- Quality gate: {md_code(gate.get('metric'))} = "
+            f"{fmt(float(gate.get('value', 0.0)), 4)}, floor {md(gate.get('min_quality'))}: "
+            f"{verdict}"
         )
     metrics = evaluation.get("metrics") or {
         key: evaluation[key]
@@ -177,7 +184,9 @@ def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]
     }
     if metrics:
         lines += ["", "| metric | value |", "|---|---:|"]
-        lines += [f"| {name} | {fmt(float(value), 4)} |" for name, value in sorted(metrics.items())]
+        lines += [
+            f"| {md(name)} | {fmt(float(value), 4)} |" for name, value in sorted(metrics.items())
+        ]
     return [*lines, ""]
 
 

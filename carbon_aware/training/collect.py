@@ -18,11 +18,18 @@ from carbon_aware import storage
 from carbon_aware.measurement import energy, energy_terms
 from carbon_aware.training.contract import (
     METRICS_FILE,
+    ContractError,
     OutputLayout,
     image_tag_is_mutable,
     parse_metrics,
 )
 from carbon_aware.training.data_location import locate_data
+from carbon_aware.training.record_schema import (
+    PROGRAM_RECORD_SCHEMA,
+    UNWRAPPED_REPLICA_SCHEMA,
+    WRAPPED_REPLICA_SCHEMA,
+    validate,
+)
 from carbon_aware.training.runner import MachineSpec
 
 SCHEMA_VERSION = 2
@@ -78,14 +85,30 @@ def read_metrics(model_dir: str) -> dict[str, float]:
         return {}
 
 
+def _load_json(text: str, source: str) -> Any:
+    """JSON of an untrusted record: NaN and Infinity refused, one line naming ``source``."""
+
+    def refuse(name: str) -> Any:
+        raise ContractError(f"{source} holds {name}; records hold finite numbers only")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except ValueError as err:
+        if isinstance(err, ContractError):
+            raise
+        raise ContractError(f"{source} is not JSON: {err}") from None
+
+
 def read_replica_records(layout: OutputLayout, machine: MachineSpec) -> list[dict[str, Any]]:
     """Every replica record under the run's records folder, unwrapped ones estimated."""
     records = []
     for uri in storage.list_files(layout.records_dir):
         if not uri.endswith(".json"):
             continue
-        raw = json.loads(storage.read_text(uri))
-        if raw.get("wrapped", True):
+        raw = _load_json(storage.read_text(uri), uri)
+        wrapped = isinstance(raw, dict) and raw.get("wrapped", True) is not False
+        validate(raw, WRAPPED_REPLICA_SCHEMA if wrapped else UNWRAPPED_REPLICA_SCHEMA, uri)
+        if wrapped:
             records.append(raw)
             continue
         start, end = float(raw["start_epoch_s"]), float(raw["end_epoch_s"])
@@ -203,10 +226,15 @@ def collect_run(
             _estimated(missing, machine, "no record from this replica; as long as the longest")
         )
     metrics = read_metrics(layout.model_dir)
+    program_uri = storage.join_uri(layout.model_dir, PROGRAM_RECORD)
     try:
-        program = json.loads(storage.read_text(storage.join_uri(layout.model_dir, PROGRAM_RECORD)))
+        program_text = storage.read_text(program_uri)
     except FileNotFoundError:
         program = {}
+    else:
+        program = validate(
+            _load_json(program_text, program_uri), PROGRAM_RECORD_SCHEMA, program_uri
+        )
     start = min(_epoch(str(r["start_utc"])) for r in replicas)
     end = max(_epoch(str(r["end_utc"])) for r in replicas)
     measured = sum(1 for r in replicas if r["energy_basis"] == "measured")
@@ -237,5 +265,6 @@ def collect_run(
         "data": locate_data(data_uri).to_dict(region),
         "metrics": metrics,
     }
-    record.update({key: program[key] for key in PROGRAM_KEYS if key in program})
+    # A null field is the same as a missing one (the record schema allows both).
+    record.update({key: program[key] for key in PROGRAM_KEYS if program.get(key) is not None})
     return record

@@ -11,11 +11,14 @@ and ``TF_CONFIG`` from Vertex; a local run gets the one-machine form of both.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from carbon_aware.limits import MAX_DURATION_HOURS
 
 METRICS_FILE = "metrics.json"
 # Where each replica's energy and timing record goes, under the run's output directory.
@@ -24,8 +27,8 @@ MAX_WORKER_REPLICAS = 1000
 # An image reference with a registry host (a dot, a colon or localhost in the first part) and an
 # explicit tag or digest: Vertex pulls exactly this, never an implicit ``:latest``.
 _IMAGE = re.compile(
-    r"^(?P<host>[a-z0-9.-]+\.[a-z0-9.-]+(:\d+)?|localhost(:\d+)?)/"
-    r"[a-z0-9._/-]+(?P<ref>:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$"
+    r"(?P<host>[a-z0-9.-]+\.[a-z0-9.-]+(:\d+)?|localhost(:\d+)?)/"
+    r"[a-z0-9._/-]+(?P<ref>:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
 )
 # Google's prebuilt containers for custom training, as Vertex AI publishes them: in the
 # ``vertex-ai/training`` repository of the us, europe and asia Artifact Registry multi-regions, only
@@ -37,7 +40,25 @@ PREBUILT_TRAINING_IMAGE = re.compile(
     r"(?:us|europe|asia)-docker\.pkg\.dev/vertex-ai/training/[a-z0-9][a-z0-9._-]*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
 )
-_METRIC_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+_METRIC_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+# training_env: POSIX-style variable names, a bounded number of short values (they travel in the
+# run's parameters and the custom job's container spec, both visible in the console).
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+MAX_TRAINING_ENV_VARIABLES = 100
+MAX_TRAINING_ENV_VALUE_CHARS = 32 * 1024
+# Names the contract sets itself, and credentials that must never reach the user's program (the
+# intensity providers' keys, Google credentials): refused as training_env names.
+_CONTRACT_ENV = re.compile(r"AIP_\w*|CLUSTER_SPEC|TF_CONFIG|CLOUD_ML_\w*")
+_CREDENTIAL_ENV = re.compile(
+    r"ELECTRICITY_MAPS_\w*|WATTTIME_\w*|GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_\w*CREDENTIALS\w*"
+    r"|CLOUDSDK_\w*|GCE_METADATA_\w*|AWS_\w*|AZURE_\w*"
+    r"|(?:\w*_)?(?:API_?KEY|PASSWORD|PASSWD|SECRET(?:_KEY)?|(?:ACCESS_|AUTH_)?TOKEN"
+    r"|CREDENTIALS?|PRIVATE_KEY)",
+    re.IGNORECASE,
+)
+# training_timeout_hours maps to the custom job's scheduling.timeout: at most Vertex AI's 14 days.
+MAX_TRAINING_TIMEOUT_HOURS = MAX_DURATION_HOURS
+DEFAULT_TRAINING_TIMEOUT_HOURS = 72
 
 
 class ContractError(ValueError):
@@ -91,7 +112,86 @@ def validate_training_command(command: Any) -> list[str]:
             f"training_command {command!r} holds an empty string; every element must be a "
             "program name or an argument"
         )
+    if any("\x00" in part for part in command):
+        raise ContractError(
+            f"training_command {command!r} holds a NUL character; no program argument can"
+        )
     return list(command)
+
+
+def validate_training_env(env: Any) -> dict[str, str]:
+    """Checks ``training_env``: a JSON object of ``NAME: value`` for the user's program.
+
+    Values are strings (numbers and booleans are written as JSON writes them). Names the
+    contract sets (``AIP_*``, ``CLUSTER_SPEC``, ...) and credential names (the intensity
+    providers' keys, ``GOOGLE_APPLICATION_CREDENTIALS``, ``*_API_KEY``, ``*_TOKEN``, ...) are
+    refused: the values are visible in the run's parameters, so secrets belong in Secret Manager.
+
+    Raises:
+        ContractError: Not an object, a bad or reserved name, or a value too long or with a NUL.
+    """
+    if not isinstance(env, dict):
+        raise ContractError(
+            f'training_env must be a JSON object of NAME: value, e.g. {{"LOG_LEVEL": "debug"}}, '
+            f"got {env!r}"[:300]
+        )
+    if len(env) > MAX_TRAINING_ENV_VARIABLES:
+        raise ContractError(
+            f"training_env has {len(env)} variables; at most {MAX_TRAINING_ENV_VARIABLES} allowed"
+        )
+    checked: dict[str, str] = {}
+    for name, value in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+            raise ContractError(
+                f"training_env name {name!r} is not a variable name (letters, digits and _, "
+                "not starting with a digit, at most 128)"
+            )
+        if _CONTRACT_ENV.fullmatch(name):
+            raise ContractError(
+                f"training_env name {name!r} is set by the training contract itself; "
+                "choose another name"
+            )
+        if _CREDENTIAL_ENV.fullmatch(name):
+            raise ContractError(
+                f"training_env name {name!r} looks like a credential; training_env is visible "
+                "in the run's parameters: read secrets from Secret Manager in your program"
+            )
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float) and value == value and abs(value) != float("inf"):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ContractError(f"training_env {name!r} must be a string, got {value!r}"[:300])
+        if "\x00" in value or len(value) > MAX_TRAINING_ENV_VALUE_CHARS:
+            raise ContractError(
+                f"training_env {name!r}: a value holds no NUL character and at most "
+                f"{MAX_TRAINING_ENV_VALUE_CHARS} characters"
+            )
+        checked[name] = value
+    return checked
+
+
+def validate_training_timeout_hours(hours: Any) -> float:
+    """Checks ``training_timeout_hours``: more than 0, at most 14 days (Vertex AI's maximum).
+
+    Raises:
+        ContractError: Not a finite number in that range.
+    """
+    if (
+        isinstance(hours, bool)
+        or not isinstance(hours, int | float)
+        or not 0 < hours <= MAX_TRAINING_TIMEOUT_HOURS
+    ):
+        raise ContractError(
+            f"training_timeout_hours must be a number of hours above 0 and at most "
+            f"{MAX_TRAINING_TIMEOUT_HOURS} (14 days, Vertex AI's limit), got {hours!r}"
+        )
+    return float(hours)
+
+
+def vertex_timeout(hours: float) -> str:
+    """``training_timeout_hours`` as the custom job's ``scheduling.timeout``: ``"259200s"``."""
+    return f"{round(validate_training_timeout_hours(hours) * 3600)}s"
 
 
 def validate_training_image(image: Any) -> str:
@@ -104,7 +204,7 @@ def validate_training_image(image: Any) -> str:
         raise ContractError(f"training_image must be a string, got {image!r}")
     if not image:
         return image
-    match = _IMAGE.match(image)
+    match = _IMAGE.fullmatch(image)
     if not match:
         raise ContractError(
             f"training_image {image!r} must be a full image reference with a registry host and "
@@ -155,7 +255,7 @@ def validate_quality_metric(name: Any) -> str:
     Raises:
         ContractError: Empty or not a plain key.
     """
-    if not isinstance(name, str) or not _METRIC_KEY.match(name):
+    if not isinstance(name, str) or not _METRIC_KEY.fullmatch(name):
         raise ContractError(
             f"quality_metric must be a key of metrics.json (letters, digits, _ . -; e.g. "
             f"accuracy), got {name!r}"
@@ -280,22 +380,47 @@ def contract_env(layout: OutputLayout, data_uri: str) -> dict[str, str]:
 
 
 def parse_metrics(text: str, source: str) -> dict[str, float]:
-    """Reads ``metrics.json``: a flat JSON object of numbers.
+    """Reads ``metrics.json``: a flat JSON object of finite numbers.
 
     Raises:
-        ContractError: Not JSON, not an object, or a value that is not a number.
+        ContractError: Not JSON, not an object, or a value that is not a finite number
+            (``NaN``, ``Infinity``, ``1e999`` and integers beyond a double's range are refused,
+            naming the metric and ``source``).
     """
+
+    def refuse_constant(name: str) -> Any:
+        raise ContractError(
+            f"{source} holds {name}; metrics.json holds finite numbers only (a broken model "
+            "must not pass the quality gate)"
+        )
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=refuse_constant)
     except json.JSONDecodeError as err:
         raise ContractError(f"{source} is not JSON: {err}") from None
+    except ValueError as err:  # an integer beyond Python's digit limit
+        raise ContractError(f"{source} holds a number that cannot be read: {err}") from None
     if not isinstance(data, dict):
         raise ContractError(f"{source} must be a JSON object of numbers, got {type(data).__name__}")
     metrics: dict[str, float] = {}
     for key, value in data.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ContractError(
-                f"{source}: metric {key!r} is {value!r}; metrics.json holds numbers only"
+                f"{source}: metric {key!r} is {value!r}; metrics.json holds numbers only"[:400]
             )
-        metrics[str(key)] = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = float("inf")
+        if not math.isfinite(number):
+            shown = (
+                str(value)
+                if isinstance(value, float)
+                else f"an integer of {len(str(value))} digits"
+            )
+            raise ContractError(
+                f"{source}: metric {key!r} is {shown}, not a finite number; metrics.json holds "
+                "finite numbers only"
+            )
+        metrics[str(key)] = number
     return metrics

@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
             replica=replica_identity(os.environ),
             region=args.region,
             machine=machine,
+            # The container's own environment: the image's, Vertex AI's contract variables and
+            # the user's training_env (the worker pool's container env); no pipeline secrets.
+            base_env=dict(os.environ),
         )
     except TrainingProgramError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -8,7 +8,7 @@ whether the backend resolves nested placeholders as typed values or as text (GCP
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from carbon_aware.training.contract import OutputLayout
@@ -122,6 +122,7 @@ def worker_pool_specs(
     data_uri: str,
     package_uris: Sequence[str] = (),
     python_module: str = "",
+    env: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The job's pools: the chief, and ``worker_replica_count`` workers on the same machine.
 
@@ -139,6 +140,7 @@ def worker_pool_specs(
             then use ``python_package_spec`` (see :mod:`carbon_aware.training.package`) and
             ``command`` holds the module's arguments.
         python_module: The module to run from those packages; empty for a container command.
+        env: The user's ``training_env``: the container's ``env`` (Vertex's ``EnvVar`` list).
 
     Returns:
         ``worker_pool_specs`` as CustomJobSpec takes them.
@@ -169,6 +171,10 @@ def worker_pool_specs(
         program = {
             "container_spec": {"image_uri": image, "command": container_command(command, **where)}
         }
+    if env:
+        # The user's training_env: the container's env (Vertex's EnvVar list), either kind.
+        spec = program.get("container_spec") or program["python_package_spec"]
+        spec["env"] = [{"name": name, "value": value} for name, value in env.items()]
     pool = {
         "machine_spec": machine_spec(machine_type, accelerator_type, accelerator_count),
         "replica_count": 1,

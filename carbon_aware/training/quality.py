@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 
@@ -27,8 +28,10 @@ def check_quality(metrics: Mapping[str, float], quality_metric: str, min_quality
             f"AIP_MODEL_DIR); the run has: {known}"
         )
     value = float(metrics[quality_metric])
-    if value != value:
-        raise ModelQualityError(f"quality_metric {quality_metric!r} is NaN")
+    if not math.isfinite(value):
+        raise ModelQualityError(
+            f"quality_metric {quality_metric!r} is {value} in metrics.json, not a finite number"
+        )
     if value < min_quality:
         raise ModelQualityError(
             f"{quality_metric} {value:.4g} is below min_quality {min_quality:g}; the model is "

@@ -110,9 +110,11 @@ def test_an_image_with_this_package_hands_over_to_the_measuring_entrypoint(tmp_p
         result = run_entrypoint(tmp_path, [bin_dir], ["python3", "-c", "print('hello')"])
         assert result.returncode == 0, result.stderr
         assert "hello" in result.stdout
-        [uri] = storage.list_files(LAYOUT.records_dir)
+        uri, log_uri = sorted(storage.list_files(LAYOUT.records_dir))
         record = json.loads(storage.read_text(uri))
-    assert uri.endswith("/workerpool0-0.json")
+        # The program's full output sits beside the record.
+        assert "hello" in storage.read_text(log_uri)
+    assert uri.endswith("/workerpool0-0.json") and log_uri.endswith("/workerpool0-0.log")
     assert record["wrapped"] is True and record["region"] == "europe-west1"
     assert record["machine"]["machine_type"] == "n1-standard-4"
     assert not (tmp_path / "gcs").exists(), "the measuring entrypoint writes through the API"

@@ -175,6 +175,8 @@ def test_the_request_is_the_same_whether_nested_placeholders_resolve_typed_or_as
         "worker_replica_count": 2,
         "training_command": ["python", "-m", "my_pkg.train", "--epochs", "3"],
         "training_image": "us-docker.pkg.dev/their-proj/train/model:v7",
+        "training_env": {"LOG_LEVEL": "debug"},
+        "training_timeout_hours": 2.5,
     }
     _, standin, _, endpoints = run_on_emulated_vertex(
         compiled_template, tmp_path, params, resolution=resolution, stop_after="train-on-vertex"
@@ -191,6 +193,8 @@ def test_the_request_is_the_same_whether_nested_placeholders_resolve_typed_or_as
         assert pool.container_spec.image_uri == params["training_image"]
         command = list(pool.container_spec.command)
         assert command[-5:] == params["training_command"]
+        assert [(v.name, v.value) for v in pool.container_spec.env] == [("LOG_LEVEL", "debug")]
+    assert job.message.job_spec.scheduling.timeout.total_seconds() == 2.5 * 3600
     assert (chief.replica_count, workers.replica_count) == (1, 2)
     assert job.message.job_spec.service_account == SERVICE_ACCOUNT
     assert "{{$" not in json.dumps(job.request)
