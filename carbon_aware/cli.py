@@ -18,7 +18,7 @@ LOCAL_IMAGE = "carbon-aware-vertex:local"
 def _compile(args: argparse.Namespace) -> int:
     from carbon_aware.kfp.pipelines.compiler import compile_pipeline
 
-    print(compile_pipeline(args.image, args.output))
+    print(compile_pipeline(args.image, args.output, steps_image=args.steps_image))
     return 0
 
 
@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     compile_cmd = sub.add_parser("compile", help="compile the pipeline YAML (as compile.py)")
     compile_cmd.add_argument("--image", required=True, help="project image, immutable tag")
     compile_cmd.add_argument("--output", default=str(DEFAULT_TEMPLATE), help="YAML to write")
+    compile_cmd.add_argument(
+        "--steps-image",
+        default="",
+        help="the image without TensorFlow (Dockerfile target steps) for the four light steps",
+    )
     compile_cmd.set_defaults(func=_compile)
 
     run = sub.add_parser("run-local", help="run the compiled pipeline here with kfp.local")

@@ -49,7 +49,8 @@ def step_argv(step_id, overrides=None):
 
 def test_steps_are_named_and_wait_for_what_they_need():
     assert list(STEPS) == [
-        "test", "build-image", "push-image", "compile", "local-run", "upload", "submit",
+        "test", "build-image", "build-steps-image", "push-image", "push-steps-image",
+        "compile", "local-run", "upload", "submit",
     ]  # fmt: skip
     seen = set()
     for step in BUILD["steps"]:
@@ -58,9 +59,10 @@ def test_steps_are_named_and_wait_for_what_they_need():
         seen.add(step["id"])
     assert STEPS["test"]["waitFor"] == ["-"] and STEPS["build-image"]["waitFor"] == ["-"]
     assert set(STEPS["push-image"]["waitFor"]) == {"test", "build-image"}
+    assert set(STEPS["push-steps-image"]["waitFor"]) == {"test", "build-steps-image"}
     assert STEPS["compile"]["waitFor"] == ["test"]
     assert STEPS["local-run"]["waitFor"] == ["compile"]
-    assert set(STEPS["upload"]["waitFor"]) == {"local-run", "push-image"}
+    assert set(STEPS["upload"]["waitFor"]) == {"local-run", "push-image", "push-steps-image"}
     assert STEPS["submit"]["waitFor"] == ["upload"]
 
 
@@ -84,12 +86,18 @@ def test_substitutions_are_defined_used_and_documented():
     assert len(defined) <= 8
 
 
-def test_one_image_tagged_with_the_commit_everywhere():
+def test_both_images_tagged_with_the_commit_everywhere():
     image = substitute(BUILD["images"][0])
     assert image == "europe-west4-docker.pkg.dev/test-proj-123/carbon-aware/carbon-aware:0123abc"
     assert f"--tag={image}" in [substitute(a) for a in STEPS["build-image"]["args"]]
     assert image in [substitute(a) for a in STEPS["push-image"]["args"]]
     assert f"--image={image}" in step_argv("compile")
+    steps_image = substitute(BUILD["images"][1])
+    assert steps_image == image.replace("/carbon-aware:", "/carbon-aware-steps:")
+    assert "--target=steps" in STEPS["build-steps-image"]["args"]
+    assert f"--tag={steps_image}" in [substitute(a) for a in STEPS["build-steps-image"]["args"]]
+    assert steps_image in [substitute(a) for a in STEPS["push-steps-image"]["args"]]
+    assert f"--steps-image={steps_image}" in step_argv("compile")
     assert ":latest" not in TEXT
 
 
