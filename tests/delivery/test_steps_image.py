@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "europe-docker.pkg.dev/p/r/carbon-aware:0123abc"
 STEPS_IMAGE = "europe-docker.pkg.dev/p/r/carbon-aware-steps:0123abc"
 LIGHT = {"exec-fetch-intensity", "exec-choose-region", "exec-collect-training"}
-LIGHT |= {"exec-report-footprint"}
+LIGHT |= {"exec-report-footprint", "exec-plan-start", "exec-defer-run"}
 HEAVY = {"exec-train", "exec-evaluate"}  # the bundled trainer and its evaluation import TensorFlow
 
 

@@ -41,7 +41,12 @@ def test_the_custom_job_runs_the_components_command_with_its_inputs_bound(
     backend, standin, _, endpoints = run_on_emulated_vertex(
         template, tmp_path, params, resolution=resolution, stop_after="train-on-vertex"
     )
-    assert backend.executed[:3] == ["bind-training-command", "fetch-intensity", "choose-region"]
+    assert backend.executed[:4] == [
+        "bind-training-command",
+        "fetch-intensity",
+        "plan-start",
+        "choose-region",
+    ]
     [job] = standin.jobs
     assert job.parent == f"projects/{PROJECT}/locations/europe-north1"
     assert endpoints == ["europe-north1-aiplatform.googleapis.com"]

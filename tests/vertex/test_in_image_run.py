@@ -55,7 +55,13 @@ PIPELINE_SITE = Path(__file__).parent / "pipeline_site"
 JOB_RESOURCE_NAME = f"projects/{PROJECT}/locations/{SUBMISSION_REGION}/pipelineJobs/console-run-1"
 USER_IMAGE = "europe-docker.pkg.dev/their-proj/train/plain-python:v1"
 COMPILED_STEPS_IMAGE = "europe-docker.pkg.dev/test-proj/carbon/carbon-aware-steps:0123abc"
-LIGHT_STEPS = ("fetch-intensity", "choose-region", "collect-training", "report-footprint")
+LIGHT_STEPS = (
+    "fetch-intensity",
+    "plan-start",
+    "choose-region",
+    "collect-training",
+    "report-footprint",
+)
 BASE_PARAMS = {
     "backend": "vertex",
     "project": PROJECT,
@@ -224,6 +230,7 @@ def test_every_step_of_the_vertex_run_runs_in_the_image(
     )
     steps = [
         "fetch-intensity",
+        "plan-start",
         "choose-region",
         "train-on-vertex",
         "collect-training",
@@ -232,7 +239,7 @@ def test_every_step_of_the_vertex_run_runs_in_the_image(
     ]
     assert backend.executed == steps
     # Each step, and the job's one replica (during train-on-vertex), in a container of the image.
-    assert [run.name for run in runner.runs] == [*steps[:2], "workerpool0-0", *steps[2:]]
+    assert [run.name for run in runner.runs] == [*steps[:3], "workerpool0-0", *steps[3:]]
     for run in runner.runs:
         assert run.image == (STEPS_IMAGE if run.name in LIGHT_STEPS else PROJECT_IMAGE), run.name
     assert all(run.user == "image" and run.exit_code == 0 for run in runner.runs)
