@@ -55,7 +55,7 @@ def test_markdown_states_decision_savings_sci_and_sources():
     assert "[1] unit-test" in md
     assert "| us-central1 | baseline, not a candidate | 1.10 | 400.0 |" in md
     assert "energy (kWh) x PUE x grid intensity" in md
-    assert "| accuracy | 0.9500 |" in md
+    assert "| accuracy | 0.95 |" in md
     assert f"**{fmt(fp.sci.value)} gCO2e per training_run**" in md
     assert "value used for the decision" in md
     assert "1 - Google CFE" not in md and "residual-mix-estimate" in md

@@ -50,7 +50,7 @@ def test_no_raw_markup_reaches_the_markdown_or_the_html():
             assert forbidden not in page.replace('<img id="', ""), (hostile, forbidden)
         assert "\n## Forged" not in text and "<h2>Forged" not in page
         # No table row gained a cell: each metrics row has exactly three pipes.
-        rows = [line for line in text.splitlines() if line.endswith("| 0.5000 |")]
+        rows = [line for line in text.splitlines() if line.endswith("| 0.5 |")]
         assert rows and all(line.count("|") == 3 for line in rows), rows
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from carbon_aware.decision import RegionDecision
 from carbon_aware.footprint.calculation import Footprint
 from carbon_aware.history.bigquery import FootprintHistory
-from carbon_aware.report._text import fmt, md, md_code, pct
+from carbon_aware.report._text import fmt, md, md_code, pct, sig
 from carbon_aware.report.bounds import (
     emission_rows,
     headline,
@@ -185,7 +185,7 @@ def training_lines(run: dict[str, Any], evaluation: dict[str, Any]) -> list[str]
     if metrics:
         lines += ["", "| metric | value |", "|---|---:|"]
         lines += [
-            f"| {md(name)} | {fmt(float(value), 4)} |" for name, value in sorted(metrics.items())
+            f"| {md(name)} | {sig(float(value), 4)} |" for name, value in sorted(metrics.items())
         ]
     return [*lines, ""]
 
