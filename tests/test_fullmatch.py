@@ -1,6 +1,7 @@
 """Every check matches the whole string: a trailing newline never slips through."""
 
 import pytest
+from carbon_aware.kfp.pipelines.compiler import validate_image
 
 from carbon_aware.delivery import submit
 from carbon_aware.delivery.deploy import validate_project
@@ -15,7 +16,6 @@ from carbon_aware.training.contract import (
     validate_training_image,
 )
 from carbon_aware.vertex import validate_bucket_template, validate_machine_type
-from pipelines.compiler import validate_image
 
 TEMPLATE = "gs://my-proj-carbon-{region}"
 
