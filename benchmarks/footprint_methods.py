@@ -209,8 +209,8 @@ def main() -> int:
     print()
     print("* CodeCarbon measures the GPU with NVML; with no GPU here its column shows ours.")
     print("- CCF lists no H100: no GPU term. Intensity held equal (Google's annual figure).")
-    print("- Embodied '-': no figure for the machine in footprint/embodied.py (A3), or none in")
-    print("  the method (CodeCarbon, GA). Ranges: carbon_aware.footprint.uncertainty's meaning.")
+    print("- Embodied '-': the method has no embodied term (CodeCarbon, Green Algorithms).")
+    print("  Ranges: carbon_aware.footprint.uncertainty's meaning.")
     return 0
 
 
