@@ -51,4 +51,11 @@ def carbon_aware_training(
             "with an immutable tag, e.g. europe-docker.pkg.dev/my-proj/carbon/carbon-aware:3f2a1bc"
         )
     image = validate_image(image)
+    # KFP would write a Python None as the text 'None' into a string input: refuse it instead.
+    unset = sorted(key for key, value in arguments.items() if value is None)
+    if unset:
+        raise ValueError(
+            f"argument {unset[0]}=None: give {unset[0]} a value (as KFP would pass it: a string, "
+            "number, bool, list or dict) or leave it out to keep the component's default"
+        )
     return build_pipeline(image, training=training_step(component, image), arguments=arguments)

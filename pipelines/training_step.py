@@ -20,6 +20,7 @@ from carbon_aware.kfp.components.bind_training import bind_training_command
 from google.protobuf import json_format
 from kfp import dsl
 from kfp.dsl.base_component import BaseComponent
+from kfp.dsl.graph_component import GraphComponent
 from kfp.dsl.pipeline_task import PipelineTask
 from kfp.dsl.python_component import PythonComponent
 
@@ -115,6 +116,11 @@ def training_step(component: BaseComponent, project_image: str) -> TrainingStep:
             f"got {type(component).__name__}"
         )
     name = component.component_spec.name
+    if isinstance(component, GraphComponent):
+        raise ValueError(
+            f"component {name!r} is a pipeline, not a component: give the "
+            "@dsl.container_component or @dsl.component that trains"
+        )
     spec = json_format.MessageToDict(component.pipeline_spec)
     executors = spec.get("deploymentSpec", {}).get("executors", {})
     containers = [e["container"] for e in executors.values() if "container" in e]

@@ -133,6 +133,10 @@ def test_bad_components_and_arguments_are_refused_plainly():
     def typed_clash(epochs: str):
         return dsl.ContainerSpec(image="europe-docker.pkg.dev/t/r/i:1", command=["echo", epochs])
 
+    @dsl.pipeline
+    def outer(learning_rate: float = 0.1):
+        their_container(learning_rate=learning_rate, layers=[1])
+
     cases = [
         (
             lambda: carbon_aware_training(their_container, project_image=IMAGE, lr=1),
@@ -159,6 +163,14 @@ def test_bad_components_and_arguments_are_refused_plainly():
                 their_container, project_image=IMAGE, training_command=["x"]
             ),
             "training_command comes from component",
+        ),
+        (
+            lambda: carbon_aware_training(outer, project_image=IMAGE),
+            "component 'outer' is a pipeline, not a component: give the",
+        ),
+        (
+            lambda: carbon_aware_training(their_container, project_image=IMAGE, layers=None),
+            "argument layers=None: give layers a value",
         ),
     ]
     for call, message in cases:
