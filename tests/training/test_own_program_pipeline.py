@@ -80,7 +80,7 @@ def test_the_users_program_runs_under_the_contract_and_is_reported(
     artifacts = json.loads(evaluate_output.read_text())["artifacts"]
     assert artifacts["metrics"]["artifacts"][0]["metadata"] == {"accuracy": 0.97, "loss": 0.25}
     report = result.report_md.read_text()
-    assert "| accuracy | 0.9700 |" in report and "prog:v3" in report
+    assert "| accuracy | 0.97 |" in report and "prog:v3" in report
 
 
 @pytest.mark.slow
