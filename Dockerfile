@@ -10,7 +10,8 @@
 #   create_custom_training_job_from_component reuses the component's container and command) and
 #   `evaluate` (it runs the bundled model on its held-out split) need it;
 # - `steps` has everything but TensorFlow, for the light steps that never import it (fetch-intensity,
-#   choose-region, report-footprint): what those steps pull is measured in benchmarks/image_cost.py.
+#   plan-start, choose-region, defer-run, collect-training, report-footprint): what those steps pull is
+#   measured in benchmarks/image_cost.py.
 # Without --steps-image every step runs on the default image, as before.
 #
 # TF_EXTRA selects the pyproject extra: cpu (tensorflow-cpu) or gpu (tensorflow[and-cuda], for
