@@ -81,4 +81,5 @@ test-image: $(STAMP) image
 BROWSER_APT := chromium
 .PHONY: browser-deps
 browser-deps:
-	apt-get install -y --no-install-recommends $(BROWSER_APT)
+	@command -v chromium >/dev/null || { apt-get update -q \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BROWSER_APT); }
