@@ -99,7 +99,7 @@ def day_ahead(x: np.ndarray) -> np.ndarray:
 
 
 def rule_stats(x: np.ndarray, forecast: np.ndarray, duration: int) -> dict[str, np.ndarray]:
-    """Per wait rule: saving (sum), losing jobs, monthly savings of one zone-year."""
+    """Per wait rule: saving (sum), losing share, negative months, kept % of the oracle."""
     shape = JobShape.from_hours(duration, SLACK_HOURS, 1.0)
     arrivals = arrivals_of(x)
     actual = window_means(x, shape)
@@ -122,7 +122,15 @@ def rule_stats(x: np.ndarray, forecast: np.ndarray, duration: int) -> dict[str, 
         # About-monthly blocks of 730 arrivals; a short last stub joins the block before it.
         starts = np.arange(0, max(arrivals.shape[0] - 365, 1), 730)
         months = np.add.reduceat(now - planned, starts)
-        out[name] = np.array([(now - planned).sum(), np.mean(planned > now), (months < 0).sum()])
+        oracle = sliding_window_view(actual, shape.delay_steps + 1)[arrivals].min(axis=1)
+        out[name] = np.array(
+            [
+                (now - planned).sum(),
+                np.mean(planned > now),
+                (months < 0).sum(),
+                100 * (now - planned).sum() / (now - oracle).sum(),
+            ]
+        )
     return out
 
 
@@ -197,16 +205,27 @@ def main() -> None:
             f"| {np.median(previous[:, k]):.0f} % |"
         )
     stats: dict[int, dict[str, np.ndarray]] = {}
+    with_rule = np.empty(ours.shape)
     errors = []
-    for y in TEST_YEARS:
-        for z, zone in enumerate(zones):
-            x = years[y][z]
-            fc = ridge(x, *chosen[zone])
-            errors.append(mape(x, fc))
-            for duration in DURATIONS:
-                for name, row in rule_stats(x, fc, duration).items():
-                    per = stats.setdefault(duration, {})
-                    per[name] = per.get(name, 0) + np.array([row[0], row[1] / len(names), row[2]])
+    for i, (y, (z, zone)) in enumerate(itertools.product(TEST_YEARS, enumerate(zones))):
+        x = years[y][z]
+        fc = ridge(x, *chosen[zone])
+        errors.append(mape(x, fc))
+        for k, duration in enumerate(DURATIONS):
+            for name, row in rule_stats(x, fc, duration).items():
+                per = stats.setdefault(duration, {})
+                per[name] = per.get(name, 0) + np.array([row[0], row[1] / len(names), row[2]])
+                if name == "default rule":
+                    with_rule[i, k] = row[3]
+    print("\nthe same with the default wait rule applied, as `backtest` reports it:")
+    print("| job length | median [p10] | lowest zone-year |\n|---|---|---|")
+    for k, duration in enumerate(DURATIONS):
+        low = int(np.argmin(with_rule[:, k]))
+        print(
+            f"| {duration} h | {np.median(with_rule[:, k]):.0f} % "
+            f"[{np.percentile(with_rule[:, k], 10):.0f} %] | {with_rule[low, k]:.0f} % "
+            f"({names[low]}) |"
+        )
     err = np.array(errors)
     print(
         f"\nMAPE of our forecast, median over zone-years: {np.median(err[:, 0]):.1f} % at "

@@ -16,6 +16,9 @@ Series are divided by their mean before fitting so one ridge penalty (:data:`RID
 every zone. The penalty and the number of harmonics were chosen by
 ``benchmarks/forecast_quality.py`` on Electricity Maps 2021 (16 zones, each zone's choice made on
 the other 15) and checked on 2023 and 2024; 2020 and 2022 were never looked at.
+``benchmarks/forecast_variants.py`` back-tests the changes that did not earn their place (weekday
+indicators, longer lags, forgetting, per-quarter-day weights, the log scale, ensembles, pooled
+gradient boosting).
 :func:`ridge_forecast` fits on the whole history before the origin; :func:`ridge_backtest`
 re-fits every :data:`REFIT_DAYS` days on the targets seen so far, so every back-tested decision
 uses only readings before its arrival.
