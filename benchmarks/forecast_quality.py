@@ -141,14 +141,20 @@ def mape(x: np.ndarray, forecast: np.ndarray) -> tuple[float, float]:
     return float(100 * ape[:, :24].mean()), float(100 * ape[:, 24:48].mean())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def em_dir_from_args(description: str) -> Path:
+    """Parse ``--em-dir`` and check the folder holds the Electricity Maps files."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--em-dir", type=Path, default=Path(DEFAULT_EM_DIR))
-    args = parser.parse_args()
-    if not (args.em_dir / f"em_hourly_lca_{TUNE_YEAR}.csv.gz").exists():
-        raise SystemExit(f"no Electricity Maps data in {args.em_dir}; pass --em-dir")
+    em_dir: Path = parser.parse_args().em_dir
+    if not (em_dir / f"em_hourly_lca_{TUNE_YEAR}.csv.gz").exists():
+        raise SystemExit(f"no Electricity Maps data in {em_dir}; pass --em-dir")
+    return em_dir
+
+
+def main() -> None:
+    em_dir = em_dir_from_args(__doc__.splitlines()[0])
     began = time.perf_counter()
-    zones, years = load(args.em_dir)
+    zones, years = load(em_dir)
     # kept[config][year]: (zones, durations)
     kept = {
         cfg: {

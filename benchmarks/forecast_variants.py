@@ -27,20 +27,18 @@ benchmarks/forecast_variants.py [--em-dir DIR]`` (about 4 min on 2 cores).
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from forecast_quality import (
-    DEFAULT_EM_DIR,
     DURATIONS,
     HORIZON,
     TEST_YEARS,
     TUNE_YEAR,
     arrivals_of,
+    em_dir_from_args,
     kept_pct,
     load,
 )
@@ -229,13 +227,9 @@ def summary(values: np.ndarray) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--em-dir", type=Path, default=Path(DEFAULT_EM_DIR))
-    args = parser.parse_args()
-    if not (args.em_dir / f"em_hourly_lca_{TUNE_YEAR}.csv.gz").exists():
-        raise SystemExit(f"no Electricity Maps data in {args.em_dir}; pass --em-dir")
+    em_dir = em_dir_from_args(__doc__.splitlines()[0])
     began = time.perf_counter()
-    _, years = load(args.em_dir)
+    _, years = load(em_dir)
     x0 = years[TUNE_YEAR][0]
     shipped = ridge_backtest(x0, arrivals_of(x0), HORIZON, D)
     harness = variant_backtest(x0, arrivals_of(x0), VARIANTS[0], FIRST_WEEKDAY[TUNE_YEAR])
